@@ -1,0 +1,183 @@
+package feox
+
+import (
+	"hash/maphash"
+
+	"github.com/puzpuzpuz/xsync/v4"
+)
+
+// decision is what a write decides inside its key's critical section, given the key's live
+// record.
+type decision struct {
+	value  []byte // the new version's value; it must not be modified afterwards
+	expiry int64  // the new version's expiry (Unix ns), 0 = none
+	del    bool   // delete the key instead of writing a version
+	noop   bool   // change nothing (and report the live record as both prev and next)
+}
+
+// outcome reports what apply did.
+type outcome struct {
+	old     *record // the record replaced, expired or tombstone included; nil if none
+	prev    *record // the live record before the write, nil if the key was absent or expired
+	next    *record // the published record, nil after a delete
+	created bool    // a key that was absent (or expired) now exists
+	deleted bool    // a present key was deleted
+}
+
+// decideFunc decides a write. cur is the key's live record, nil when the key is absent, expired
+// or deleted; now is the wall clock (Unix ns) used for every expiry decision of the write.
+type decideFunc func(cur *record, now int64) (decision, error)
+
+// apply runs one write of key atomically with respect to every other write of the same key.
+// explicit is the caller's timestamp, 0 for an automatic one.
+//
+// The write is published in the hash index and, for a creation or deletion, in the ordered
+// index, all inside the hash index's per-bucket critical section, so the ordered index follows
+// the hash index key by key. The version clock moves only when the write succeeds.
+func (s *Store) apply(key []byte, explicit uint64, decide decideFunc) (outcome, error) {
+	c := s.clockOf(key)
+	var startSeq uint64
+	if explicit != 0 {
+		// inflight is raised before startSeq is read: a delete that sees inflight == 0 and skips
+		// its tombstone has taken its sequence number before ours, so it is not "after our start".
+		c.inflight.Add(1)
+		startSeq = c.seq.Load()
+	}
+	// Reuse the key string the index already holds, so that an update neither allocates a key
+	// nor makes the hash index keep a second copy of it.
+	var k string
+	if r := s.lookup(key); r != nil {
+		k = r.key
+	} else {
+		k = string(key)
+	}
+	now := wallNow()
+	var (
+		out  outcome
+		ferr error
+	)
+	s.hash.Compute(k, func(old *record, loaded bool) (*record, xsync.ComputeOp) {
+		var cur *record
+		if loaded && old.liveAt(now) {
+			cur = old
+		}
+		if explicit != 0 && cur != nil && explicit <= cur.ts {
+			ferr = ErrOlderTimestamp
+			return old, xsync.CancelOp
+		}
+		d, err := decide(cur, now)
+		if err != nil {
+			ferr = err
+			return old, xsync.CancelOp
+		}
+		if d.noop {
+			out.prev, out.next = cur, cur
+			return old, xsync.CancelOp
+		}
+		if explicit != 0 && loaded && old.guardSeq > startSeq && explicit <= old.guardTs {
+			ferr = ErrOlderTimestamp // a newer delete overtook this write while it was in flight
+			return old, xsync.CancelOp
+		}
+		ts := explicit
+		if ts == 0 {
+			ts = c.next(now)
+			if cur != nil && ts <= cur.ts { // only when the clock is saturated
+				ferr = ErrOlderTimestamp
+				return old, xsync.CancelOp
+			}
+		}
+		if d.del {
+			s.mem.Add(-old.cost())
+			seq := c.commit(ts)
+			s.ordered.Delete(k)
+			s.keys.Dec()
+			out.old, out.prev, out.deleted = old, cur, true
+			if c.inflight.Load() > 0 {
+				// An explicit-timestamp writer may be in flight: leave a tombstone that it must
+				// beat. The background goroutine removes it once no such writer remains.
+				s.tombs.add(k)
+				return &record{key: k, ts: ts, seq: seq, dead: true,
+					guardTs: max(ts, old.guardTs), guardSeq: seq}, xsync.UpdateOp
+			}
+			return nil, xsync.DeleteOp
+		}
+		next := &record{key: k, value: d.value, ts: ts, expiry: d.expiry}
+		var oldCost int64
+		if loaded {
+			oldCost = old.cost()
+		}
+		if err := s.reserve(next.cost() - oldCost); err != nil {
+			ferr = err
+			return old, xsync.CancelOp
+		}
+		next.seq = c.commit(ts)
+		if loaded && old.guardSeq != 0 && c.inflight.Load() > 0 {
+			next.guardTs, next.guardSeq = old.guardTs, old.guardSeq
+		}
+		if !loaded || old.dead {
+			s.ordered.Insert(k)
+			s.keys.Inc()
+		} else if cur == nil {
+			s.stats.expired.Inc() // an expired key replaced by a new one
+		}
+		out.old, out.prev, out.next, out.created = old, cur, next, cur == nil
+		return next, xsync.UpdateOp
+	})
+	if explicit != 0 {
+		c.inflight.Add(-1)
+	}
+	if ferr != nil {
+		return outcome{}, ferr
+	}
+	if out.next != out.prev || out.deleted {
+		var from, to int64
+		if out.old != nil && !out.old.dead {
+			from = out.old.expiry
+		}
+		if out.next != nil {
+			to = out.next.expiry
+		}
+		s.ttl.update(k, from, to)
+	}
+	return out, nil
+}
+
+// expire removes r, the record of its key that the caller found expired, if it is still the
+// key's newest record and still expired at now. It reports whether it removed the key.
+func (s *Store) expire(r *record, now int64) bool {
+	removed := false
+	s.hash.Compute(r.key, func(old *record, loaded bool) (*record, xsync.ComputeOp) {
+		if !loaded || old != r || !old.expired(now) {
+			return old, xsync.CancelOp
+		}
+		s.mem.Add(-old.cost())
+		s.ordered.Delete(old.key)
+		s.keys.Dec()
+		removed = true
+		return nil, xsync.DeleteOp
+	})
+	if removed {
+		s.stats.expired.Inc()
+	}
+	return removed
+}
+
+// dropTombstone removes the tombstone of key if it is still one and no explicit-timestamp writer
+// of its clock is in flight. It reports whether key needs no further attention.
+func (s *Store) dropTombstone(key string) bool {
+	c := &s.clocks[maphash.String(s.seed, key)&(clockShards-1)]
+	done := true
+	s.hash.Compute(key, func(old *record, loaded bool) (*record, xsync.ComputeOp) {
+		if !loaded || !old.dead {
+			return old, xsync.CancelOp
+		}
+		// Checked under the key's lock: a delete that left this tombstone for a writer in flight
+		// cannot slip in between the check and the removal.
+		if c.inflight.Load() > 0 {
+			done = false
+			return old, xsync.CancelOp
+		}
+		return nil, xsync.DeleteOp
+	})
+	return done
+}

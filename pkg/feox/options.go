@@ -1,0 +1,154 @@
+package feox
+
+import (
+	"fmt"
+	"runtime"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// IOMode selects how the write pipeline reaches the disk.
+type IOMode int
+
+const (
+	// IOAuto uses io_uring where the kernel allows it and pwrite otherwise.
+	IOAuto IOMode = iota
+	// IOUring requires io_uring: Open fails with an error wrapping errors.ErrUnsupported where it
+	// is not usable.
+	IOUring
+	// IOPwrite uses pwrite and fdatasync, the portable backend.
+	IOPwrite
+)
+
+// String returns the mode's name as used in flags: "auto", "uring" or "pwrite".
+func (m IOMode) String() string {
+	switch m {
+	case IOAuto:
+		return "auto"
+	case IOUring:
+		return "uring"
+	case IOPwrite:
+		return "pwrite"
+	}
+	return fmt.Sprintf("IOMode(%d)", int(m))
+}
+
+// Defaults taken by zero Options fields.
+const (
+	DefaultFileSize         = 1 << 30
+	DefaultMaxMemory        = 4 << 30
+	DefaultTTLSweepInterval = time.Second
+	DefaultRingSize         = 1024
+	DefaultBatchEntries     = 1024
+	DefaultBatchBytes       = 16 << 20
+	DefaultFlushInterval    = 100 * time.Millisecond
+	DefaultQueueDepth       = 256
+	// MaxRingSize is the largest RingSize Open accepts.
+	MaxRingSize = 1 << 20
+	// MaxShards is the largest Shards Open accepts.
+	MaxShards = 1024
+	// MaxQueueDepth is the largest QueueDepth Open accepts (the io_uring limit).
+	MaxQueueDepth = 32768
+)
+
+// Options configure a Store. The zero value is valid: a memory-only store with every default.
+// A zero field takes its default; a negative size or count is an error naming the field.
+type Options struct {
+	// Path is the data file; "" means memory-only.
+	Path string
+	// FileSize is the initial size of a new data file (default 1 GiB); the file grows when full.
+	FileSize int64
+	// MaxMemory bounds the memory held by keys, values and index (default 4 GiB). A memory-only
+	// store refuses writes past it with ErrOutOfMemory.
+	MaxMemory int64
+	// DisableCache keeps no values in memory after they are on disk (persistent mode).
+	DisableCache bool
+	// TTLSweepInterval is how often a background sweep removes expired keys (default 1s);
+	// negative disables the sweep. Expired keys are invisible to reads either way.
+	TTLSweepInterval time.Duration
+	// Pipeline configures the write pipeline's stages.
+	Pipeline PipelineOptions
+	// Logger receives structured logs of open, recovery, flush errors and close; nil is silent.
+	Logger *zerolog.Logger
+}
+
+// PipelineOptions configure the write pipeline: per-shard owner goroutines, each with its own
+// ring, batch and I/O.
+type PipelineOptions struct {
+	// Shards is the number of owner goroutines (default max(1, GOMAXPROCS/2)).
+	Shards int
+	// RingSize is the number of slots of each shard's ring, rounded up to a power of two
+	// (default 1024, at most MaxRingSize).
+	RingSize int
+	// BatchEntries is the number of entries that closes a batch (default 1024).
+	BatchEntries int
+	// BatchBytes is the number of bytes that closes a batch (default 16 MiB).
+	BatchBytes int
+	// FlushInterval is the longest time a write waits in a batch (default 100ms).
+	FlushInterval time.Duration
+	// DisableCoalesce keeps every version of a key in a batch instead of only the newest.
+	DisableCoalesce bool
+	// IO selects the I/O backend (default IOAuto).
+	IO IOMode
+	// QueueDepth is the number of io_uring submission queue entries per shard (default 256).
+	QueueDepth int
+}
+
+// withDefaults validates o and returns a copy with every zero field set to its default.
+func (o Options) withDefaults() (Options, error) {
+	bad := func(field string, v any, why string) error {
+		return fmt.Errorf("%w: %s = %v: %s", ErrInvalidOption, field, v, why)
+	}
+	switch {
+	case o.FileSize < 0:
+		return o, bad("FileSize", o.FileSize, "must not be negative")
+	case o.MaxMemory < 0:
+		return o, bad("MaxMemory", o.MaxMemory, "must not be negative")
+	}
+	p := &o.Pipeline
+	switch {
+	case p.Shards < 0 || p.Shards > MaxShards:
+		return o, bad("Pipeline.Shards", p.Shards, fmt.Sprintf("must be in [0, %d]", MaxShards))
+	case p.RingSize < 0 || p.RingSize > MaxRingSize:
+		return o, bad("Pipeline.RingSize", p.RingSize, fmt.Sprintf("must be in [0, %d]", MaxRingSize))
+	case p.BatchEntries < 0:
+		return o, bad("Pipeline.BatchEntries", p.BatchEntries, "must not be negative")
+	case p.BatchBytes < 0:
+		return o, bad("Pipeline.BatchBytes", p.BatchBytes, "must not be negative")
+	case p.FlushInterval < 0:
+		return o, bad("Pipeline.FlushInterval", p.FlushInterval, "must not be negative")
+	case p.IO < IOAuto || p.IO > IOPwrite:
+		return o, bad("Pipeline.IO", p.IO, "unknown mode")
+	case p.QueueDepth < 0 || p.QueueDepth > MaxQueueDepth:
+		return o, bad("Pipeline.QueueDepth", p.QueueDepth, fmt.Sprintf("must be in [0, %d]", MaxQueueDepth))
+	}
+	if o.FileSize == 0 {
+		o.FileSize = DefaultFileSize
+	}
+	if o.MaxMemory == 0 {
+		o.MaxMemory = DefaultMaxMemory
+	}
+	if o.TTLSweepInterval == 0 {
+		o.TTLSweepInterval = DefaultTTLSweepInterval
+	}
+	if p.Shards == 0 {
+		p.Shards = max(1, runtime.GOMAXPROCS(0)/2)
+	}
+	if p.RingSize == 0 {
+		p.RingSize = DefaultRingSize
+	}
+	if p.BatchEntries == 0 {
+		p.BatchEntries = DefaultBatchEntries
+	}
+	if p.BatchBytes == 0 {
+		p.BatchBytes = DefaultBatchBytes
+	}
+	if p.FlushInterval == 0 {
+		p.FlushInterval = DefaultFlushInterval
+	}
+	if p.QueueDepth == 0 {
+		p.QueueDepth = DefaultQueueDepth
+	}
+	return o, nil
+}

@@ -1,0 +1,95 @@
+package feox
+
+import "time"
+
+// live returns the record of key if the key is present and unexpired, else nil.
+func (s *Store) live(key []byte) *record {
+	r := s.lookup(key)
+	if r == nil || r.dead || (r.expiry != 0 && wallNow() >= r.expiry) {
+		return nil
+	}
+	return r
+}
+
+// Get returns a copy of the value of key, which belongs to the caller. It returns ErrNotFound
+// when the key is absent or expired.
+func (s *Store) Get(key []byte) ([]byte, error) {
+	if err := s.check(key); err != nil {
+		return nil, err
+	}
+	t0 := sampleStart()
+	s.stats.gets.Inc()
+	r := s.live(key)
+	if r == nil {
+		s.stats.getMisses.Inc()
+		sampleEnd(&s.stats.getLat, t0)
+		return nil, ErrNotFound
+	}
+	v := make([]byte, len(r.value))
+	copy(v, r.value)
+	sampleEnd(&s.stats.getLat, t0)
+	return v, nil
+}
+
+// View calls fn with the value of key without copying it and returns fn's error as is. The
+// slice passed to fn is valid only until fn returns and must not be modified. fn may call
+// read methods of the store; writers are not blocked while it runs. View returns ErrNotFound,
+// without calling fn, when the key is absent or expired.
+func (s *Store) View(key []byte, fn func(value []byte) error) error {
+	if err := s.check(key); err != nil {
+		return err
+	}
+	t0 := sampleStart()
+	s.stats.gets.Inc()
+	r := s.live(key)
+	if r == nil {
+		s.stats.getMisses.Inc()
+		sampleEnd(&s.stats.getLat, t0)
+		return ErrNotFound
+	}
+	err := fn(r.value)
+	sampleEnd(&s.stats.getLat, t0)
+	return err
+}
+
+// Size returns the length of the value of key, or ErrNotFound when the key is absent or
+// expired.
+func (s *Store) Size(key []byte) (int, error) {
+	if err := s.check(key); err != nil {
+		return 0, err
+	}
+	r := s.live(key)
+	if r == nil {
+		return 0, ErrNotFound
+	}
+	return len(r.value), nil
+}
+
+// Contains reports whether key is present and unexpired. It returns false for an invalid key
+// and after Close.
+func (s *Store) Contains(key []byte) bool {
+	if s.check(key) != nil {
+		return false
+	}
+	return s.live(key) != nil
+}
+
+// TTL returns the time left before key expires, never more than was set, or NoExpiry for a key
+// without an expiry. It returns ErrNotFound when the key is absent or expired.
+func (s *Store) TTL(key []byte) (time.Duration, error) {
+	if err := s.check(key); err != nil {
+		return 0, err
+	}
+	r := s.lookup(key)
+	if r == nil || r.dead {
+		return 0, ErrNotFound
+	}
+	if r.expiry == 0 {
+		return NoExpiry, nil
+	}
+	left := r.expiry - wallNow()
+	if left <= 0 {
+		return 0, ErrNotFound
+	}
+	return time.Duration(left), nil
+}

@@ -1,0 +1,48 @@
+package feox
+
+// recordOverhead is the fixed number of bytes charged to MemoryUsage for every key beside its
+// key and value bytes: the record struct, the hash-map entry and bucket share, and the ordered
+// index entry.
+const recordOverhead = 128
+
+// record is one version of a key. It is immutable once published in the hash index: every
+// mutation publishes a new record, so a reader that loaded a record may use it without a lock.
+type record struct {
+	// key is shared by every version of the key and by the ordered index; never modified.
+	key string
+	// value is the whole value; never modified after publication.
+	value []byte
+	// ts is the version's timestamp in nanoseconds; strictly increasing per key.
+	ts uint64
+	// seq orders every mutation within the key's clock shard (and so within the key), including
+	// a recreation with a lower explicit timestamp after a delete.
+	seq uint64
+	// expiry is the wall-clock instant (Unix nanoseconds) at which the key expires; 0 = never.
+	expiry int64
+	// guardTs and guardSeq remember the newest delete that an explicit-timestamp write in flight
+	// when it happened must beat: such a write whose start precedes guardSeq and whose timestamp is
+	// not above guardTs fails with ErrOlderTimestamp. guardSeq 0 means no guard.
+	guardTs  uint64
+	guardSeq uint64
+	// dead marks a tombstone: the key is absent. Tombstones exist only while explicit-timestamp
+	// writers that started before the delete may still be in flight.
+	dead bool
+}
+
+// liveAt reports whether r is a present, unexpired key at wall-clock instant now (Unix ns).
+func (r *record) liveAt(now int64) bool {
+	return !r.dead && (r.expiry == 0 || now < r.expiry)
+}
+
+// expired reports whether r is present but past its expiry at now.
+func (r *record) expired(now int64) bool {
+	return !r.dead && r.expiry != 0 && now >= r.expiry
+}
+
+// cost is the number of bytes r charges to MemoryUsage.
+func (r *record) cost() int64 {
+	if r == nil || r.dead {
+		return 0
+	}
+	return int64(len(r.key)) + int64(len(r.value)) + recordOverhead
+}

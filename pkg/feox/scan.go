@@ -1,0 +1,111 @@
+package feox
+
+import (
+	"bytes"
+	"iter"
+)
+
+// scanChunk is how many keys a Range or Scan copies out of the ordered index per visit; the
+// index is locked only while one chunk is copied.
+const scanChunk = 64
+
+// KV is a key and its value, as returned by Range. Both slices belong to the caller.
+type KV struct {
+	Key, Value []byte
+}
+
+// bounds is a validated key range.
+type bounds struct {
+	from, to string
+	toOpen   bool
+}
+
+// rangeBounds validates [start, end]: nil or empty start = from the first key, nil or empty end
+// = through the last.
+func rangeBounds(start, end []byte) (bounds, error) {
+	if len(start) > 0 && len(end) > 0 && bytes.Compare(start, end) > 0 {
+		return bounds{}, ErrInvalidRange
+	}
+	return bounds{from: string(start), to: string(end), toOpen: len(end) == 0}, nil
+}
+
+// each calls fn for every present, unexpired key in b in ascending order, with the key's
+// record, until fn returns false. It holds no lock while fn runs: the ordered index is read in
+// chunks, each resumed after the last key seen.
+func (s *Store) each(b bounds, fn func(r *record) bool) {
+	keys := make([]string, 0, scanChunk)
+	from, after := b.from, false
+	for {
+		keys = s.ordered.Collect(keys[:0], from, after, b.to, b.toOpen, scanChunk)
+		now := wallNow()
+		for _, k := range keys {
+			r, _ := s.hash.Load(k)
+			if r == nil || !r.liveAt(now) {
+				continue
+			}
+			if !fn(r) {
+				return
+			}
+		}
+		if len(keys) < scanChunk {
+			return
+		}
+		from, after = keys[len(keys)-1], true
+	}
+}
+
+// Range returns the present keys in [start, end], both inclusive, in ascending bytes.Compare
+// order, with their values, at most limit of them (none for limit <= 0). A nil or empty start
+// means from the first key and a nil or empty end through the last. It returns ErrInvalidRange
+// when both are given and start > end. The result belongs to the caller. Range is not a
+// snapshot: a key present and unchanged for the whole call is returned exactly once, a key
+// written meanwhile shows its old or new value or is absent.
+func (s *Store) Range(start, end []byte, limit int) ([]KV, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	b, err := rangeBounds(start, end)
+	if err != nil {
+		return nil, err
+	}
+	s.stats.ranges.Inc()
+	if limit <= 0 {
+		return []KV{}, nil
+	}
+	out := make([]KV, 0, min(limit, scanChunk))
+	s.each(b, func(r *record) bool {
+		buf := make([]byte, len(r.key)+len(r.value))
+		n := copy(buf, r.key)
+		copy(buf[n:], r.value)
+		out = append(out, KV{Key: buf[:n:n], Value: buf[n:]})
+		return len(out) < limit
+	})
+	return out, nil
+}
+
+// Scan returns an iterator over the present keys in [start, end] with the same bounds as
+// Range, streaming: nothing is materialised. The yielded slices are valid only until the next
+// step (copy them to keep them) and must not be modified. The loop body may call any Store
+// method, writes included. A key present and unchanged for the whole scan is yielded exactly
+// once, in ascending order. start > end, or a closed store, yields nothing.
+func (s *Store) Scan(start, end []byte) iter.Seq2[[]byte, []byte] {
+	if s.closed.Load() {
+		return func(func([]byte, []byte) bool) {}
+	}
+	b, err := rangeBounds(start, end)
+	if err != nil {
+		return func(func([]byte, []byte) bool) {}
+	}
+	s.stats.ranges.Inc()
+	return func(yield func([]byte, []byte) bool) {
+		var kbuf, vbuf []byte
+		s.each(b, func(r *record) bool {
+			if s.closed.Load() {
+				return false
+			}
+			kbuf = append(kbuf[:0], r.key...)
+			vbuf = append(vbuf[:0], r.value...)
+			return yield(kbuf, vbuf)
+		})
+	}
+}

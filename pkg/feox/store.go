@@ -1,0 +1,172 @@
+package feox
+
+import (
+	"errors"
+	"hash/maphash"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/puzpuzpuz/xsync/v4"
+	"github.com/rs/zerolog"
+
+	"github.com/feoxdb/feox-go/pkg/index"
+)
+
+// Store is an embedded key-value store. All methods are safe for concurrent use by any number
+// of goroutines. Open one with Open and release it with Close.
+type Store struct {
+	opts Options
+	log  zerolog.Logger
+
+	// hash is the primary index: key -> newest record. Reads load from it without a lock.
+	hash *xsync.Map[string, *record]
+	// ordered holds every present key (expired-but-unswept included, tombstones excluded) for
+	// Range and Scan. It is changed only inside the hash index's per-key critical section, so
+	// its membership follows the hash index key by key.
+	ordered *index.Ordered
+
+	seed   maphash.Seed
+	clocks [clockShards]clock
+
+	// mem is the bytes charged by present records; writers reserve with a CAS loop so that
+	// concurrent writers can never jointly pass MaxMemory.
+	mem   atomic.Int64
+	keys  *xsync.Counter
+	stats counters
+
+	ttl   ttlIndex
+	tombs tombList
+
+	closed    atomic.Bool
+	closeOnce sync.Once
+	stop      chan struct{}
+	wg        sync.WaitGroup
+}
+
+// Open opens a store. The zero Options value opens a memory-only store with every default.
+//
+// A Path names a data file for a persistent store; persistent mode is not available yet in
+// this version, and Open returns an error wrapping errors.ErrUnsupported for it.
+func Open(opts Options) (*Store, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if o.Path != "" {
+		return nil, errUnsupportedPersistence
+	}
+	s := &Store{
+		opts:    o,
+		log:     zerolog.Nop(),
+		hash:    xsync.NewMap[string, *record](),
+		ordered: index.NewOrdered(),
+		seed:    maphash.MakeSeed(),
+		keys:    xsync.NewCounter(),
+		stop:    make(chan struct{}),
+	}
+	if o.Logger != nil {
+		s.log = *o.Logger
+	}
+	s.stats.init()
+	s.ttl.init()
+	s.wg.Add(1)
+	go s.background()
+	s.log.Info().Str("mode", "memory").Int64("max_memory", o.MaxMemory).Msg("feox: store opened")
+	return s, nil
+}
+
+var errUnsupportedPersistence = errors.Join(errors.ErrUnsupported, errors.New("feox: persistent mode is not implemented yet"))
+
+// Close stops every goroutine the store started and releases its resources. It is safe to call
+// more than once; later calls return nil. Every other method returns ErrClosed afterwards
+// (Contains returns false and Len returns 0); Stats keeps working.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		close(s.stop)
+		s.wg.Wait()
+		s.log.Info().Int("keys", int(s.keys.Value())).Msg("feox: store closed")
+	})
+	return nil
+}
+
+// Flush blocks until every write accepted before the call is on disk and synced. A memory-only
+// store has nothing to flush and returns nil at once (or ErrClosed after Close).
+func (s *Store) Flush() error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	return nil
+}
+
+// Len returns the number of present keys. An expired key stops counting when the background
+// sweep removes it: within TTLSweepInterval plus one second of its expiry.
+func (s *Store) Len() int {
+	if s.closed.Load() {
+		return 0
+	}
+	return int(max(s.keys.Value(), 0))
+}
+
+// MemoryUsage returns the bytes held in memory by keys, values and index entries, counted as
+// key length + value length + a fixed per-key overhead.
+func (s *Store) MemoryUsage() int64 {
+	if s.closed.Load() {
+		return 0
+	}
+	return s.mem.Load()
+}
+
+// check returns the error a key-taking method reports before doing anything.
+func (s *Store) check(key []byte) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if len(key) == 0 || len(key) > MaxKeySize {
+		return ErrInvalidKey
+	}
+	return nil
+}
+
+// checkKV is check plus value validation.
+func (s *Store) checkKV(key, value []byte) error {
+	if err := s.check(key); err != nil {
+		return err
+	}
+	if len(value) > MaxValueSize {
+		return ErrInvalidValue
+	}
+	return nil
+}
+
+// lookup returns the newest record of key, tombstones included, or nil.
+func (s *Store) lookup(key []byte) *record {
+	// The string aliases the caller's bytes only for the duration of the lookup; the map does
+	// not retain the argument of Load.
+	r, _ := s.hash.Load(unsafe.String(unsafe.SliceData(key), len(key)))
+	return r
+}
+
+// clockOf returns the clock that serves key.
+func (s *Store) clockOf(key []byte) *clock {
+	return &s.clocks[maphash.Bytes(s.seed, key)&(clockShards-1)]
+}
+
+// reserve charges delta bytes to the memory budget, failing with ErrOutOfMemory when that
+// would pass MaxMemory. A negative delta always succeeds.
+func (s *Store) reserve(delta int64) error {
+	if delta <= 0 {
+		s.mem.Add(delta)
+		return nil
+	}
+	for {
+		cur := s.mem.Load()
+		if cur+delta > s.opts.MaxMemory {
+			return ErrOutOfMemory
+		}
+		if s.mem.CompareAndSwap(cur, cur+delta) {
+			return nil
+		}
+	}
+}
