@@ -4,6 +4,8 @@ import (
 	"hash/maphash"
 
 	"github.com/puzpuzpuz/xsync/v4"
+
+	"github.com/feoxdb/feox-go/pkg/stages"
 )
 
 // decision is what a write decides inside its key's critical section, given the key's live
@@ -33,14 +35,23 @@ type decideFunc func(cur *record, now int64) (decision, error)
 //
 // The write is published in the hash index and, for a creation or deletion, in the ordered
 // index, all inside the hash index's per-bucket critical section, so the ordered index follows
-// the hash index key by key. The version clock moves only when the write succeeds.
+// the hash index key by key. With a write pipeline, the new version is handed to the key's
+// shard inside the same critical section, so the versions of a key enter the ring in the order
+// they were made; when the ring is full the write is undone, waits for room outside the
+// critical section and starts again. The version clock moves only when the write succeeds.
 func (s *Store) apply(key []byte, explicit uint64, decide decideFunc) (outcome, error) {
-	c := s.clockOf(key)
+	h := maphash.Bytes(s.seed, key)
+	c := &s.clocks[h&(clockShards-1)]
+	shard := 0
+	if s.pipe != nil {
+		shard = s.pipe.ShardOf(h / clockShards)
+	}
 	var startSeq uint64
 	if explicit != 0 {
 		// inflight is raised before startSeq is read: a delete that sees inflight == 0 and skips
 		// its tombstone has taken its sequence number before ours, so it is not "after our start".
 		c.inflight.Add(1)
+		defer c.inflight.Add(-1)
 		startSeq = c.seq.Load()
 	}
 	// Reuse the key string the index already holds, so that an update neither allocates a key
@@ -51,11 +62,26 @@ func (s *Store) apply(key []byte, explicit uint64, decide decideFunc) (outcome, 
 	} else {
 		k = string(key)
 	}
+	for {
+		out, full, err := s.applyOnce(k, c, shard, explicit, startSeq, decide)
+		if !full {
+			if err != nil {
+				return outcome{}, err
+			}
+			s.afterWrite(k, out)
+			return out, nil
+		}
+		if s.pipe.WaitRoom(shard) != nil {
+			return outcome{}, ErrClosed
+		}
+	}
+}
+
+// applyOnce is one attempt of apply. It reports full when the shard's ring had no room; the
+// attempt then changed nothing.
+func (s *Store) applyOnce(k string, c *clock, shard int, explicit, startSeq uint64,
+	decide decideFunc) (out outcome, full bool, ferr error) {
 	now := wallNow()
-	var (
-		out  outcome
-		ferr error
-	)
 	s.hash.Compute(k, func(old *record, loaded bool) (*record, xsync.ComputeOp) {
 		var cur *record
 		if loaded && old.liveAt(now) {
@@ -86,9 +112,15 @@ func (s *Store) apply(key []byte, explicit uint64, decide decideFunc) (outcome, 
 				return old, xsync.CancelOp
 			}
 		}
+		// A sequence number taken by an attempt that fails is simply skipped.
+		seq := c.seq.Add(1)
 		if d.del {
+			if !s.enqueue(shard, stages.Entry{Key: k, TS: ts, Seq: seq, Kind: stages.Delete}) {
+				full = true
+				return old, xsync.CancelOp
+			}
+			c.observe(ts)
 			s.mem.Add(-old.cost())
-			seq := c.commit(ts)
 			s.ordered.Delete(k)
 			s.keys.Dec()
 			out.old, out.prev, out.deleted = old, cur, true
@@ -101,16 +133,23 @@ func (s *Store) apply(key []byte, explicit uint64, decide decideFunc) (outcome, 
 			}
 			return nil, xsync.DeleteOp
 		}
-		next := &record{key: k, value: d.value, ts: ts, expiry: d.expiry}
+		next := &record{key: k, value: d.value, ts: ts, seq: seq, expiry: d.expiry}
 		var oldCost int64
 		if loaded {
 			oldCost = old.cost()
 		}
-		if err := s.reserve(next.cost() - oldCost); err != nil {
+		delta := next.cost() - oldCost
+		if err := s.reserve(delta); err != nil {
 			ferr = err
 			return old, xsync.CancelOp
 		}
-		next.seq = c.commit(ts)
+		if !s.enqueue(shard, stages.Entry{Key: k, Value: next.value, TS: ts, Seq: seq,
+			Expiry: next.expiry, Kind: stages.Put, Fresh: cur == nil, Ref: next}) {
+			s.mem.Add(-delta)
+			full = true
+			return old, xsync.CancelOp
+		}
+		c.observe(ts)
 		if loaded && old.guardSeq != 0 && c.inflight.Load() > 0 {
 			next.guardTs, next.guardSeq = old.guardTs, old.guardSeq
 		}
@@ -123,33 +162,50 @@ func (s *Store) apply(key []byte, explicit uint64, decide decideFunc) (outcome, 
 		out.old, out.prev, out.next, out.created = old, cur, next, cur == nil
 		return next, xsync.UpdateOp
 	})
-	if explicit != 0 {
-		c.inflight.Add(-1)
+	return out, full, ferr
+}
+
+// enqueue hands e to the write pipeline without blocking; it reports false when the shard's
+// ring is full. A memory-only store has no pipeline and takes every write.
+func (s *Store) enqueue(shard int, e stages.Entry) bool {
+	return s.pipe == nil || s.pipe.TryEnqueue(shard, e)
+}
+
+// afterWrite keeps the expiry index in step with a successful write.
+func (s *Store) afterWrite(k string, out outcome) {
+	if out.next == out.prev && !out.deleted {
+		return
 	}
-	if ferr != nil {
-		return outcome{}, ferr
+	var from, to int64
+	if out.old != nil && !out.old.dead {
+		from = out.old.expiry
 	}
-	if out.next != out.prev || out.deleted {
-		var from, to int64
-		if out.old != nil && !out.old.dead {
-			from = out.old.expiry
-		}
-		if out.next != nil {
-			to = out.next.expiry
-		}
-		s.ttl.update(k, from, to)
+	if out.next != nil {
+		to = out.next.expiry
 	}
-	return out, nil
+	s.ttl.update(k, from, to)
 }
 
 // expire removes r, the record of its key that the caller found expired, if it is still the
 // key's newest record and still expired at now. It reports whether it removed the key.
 func (s *Store) expire(r *record, now int64) bool {
+	h := maphash.String(s.seed, r.key)
+	c := &s.clocks[h&(clockShards-1)]
+	shard := 0
+	if s.pipe != nil {
+		shard = s.pipe.ShardOf(h / clockShards)
+	}
 	removed := false
 	s.hash.Compute(r.key, func(old *record, loaded bool) (*record, xsync.ComputeOp) {
 		if !loaded || old != r || !old.expired(now) {
 			return old, xsync.CancelOp
 		}
+		ts := c.next(now)
+		// A full ring leaves the key for a later sweep rather than block the sweeper.
+		if !s.enqueue(shard, stages.Entry{Key: old.key, TS: ts, Seq: c.seq.Add(1), Kind: stages.Delete}) {
+			return old, xsync.CancelOp
+		}
+		c.observe(ts)
 		s.mem.Add(-old.cost())
 		s.ordered.Delete(old.key)
 		s.keys.Dec()

@@ -53,9 +53,3 @@ func (c *clock) observe(ts uint64) {
 		}
 	}
 }
-
-// commit publishes a successful mutation with timestamp ts and returns its sequence number.
-func (c *clock) commit(ts uint64) uint64 {
-	c.observe(ts)
-	return c.seq.Add(1)
-}

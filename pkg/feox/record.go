@@ -1,5 +1,7 @@
 package feox
 
+import "sync/atomic"
+
 // recordOverhead is the fixed number of bytes charged to MemoryUsage for every key beside its
 // key and value bytes: the record struct, the hash-map entry and bucket share, and the ordered
 // index entry.
@@ -27,6 +29,8 @@ type record struct {
 	// dead marks a tombstone: the key is absent. Tombstones exist only while explicit-timestamp
 	// writers that started before the delete may still be in flight.
 	dead bool
+	// durable is set once the version is on disk (by the write pipeline's complete stage).
+	durable atomic.Bool
 }
 
 // liveAt reports whether r is a present, unexpired key at wall-clock instant now (Unix ns).

@@ -47,6 +47,14 @@ type Stats struct {
 	// records in it, bytes written and read, and damaged records skipped at Open.
 	DiskBytes, DiskLiveBytes, BytesWritten, BytesRead, CorruptRecords int64
 
+	// Pipeline detail (0 in memory-only mode): the mean and largest number of entries per batch,
+	// the largest number of items seen waiting in one ring, flush barriers, and the time spent
+	// in each stage (batches open, coalescing, submitting, waiting for completion), summed
+	// over shards.
+	BatchMean                                         float64
+	BatchMax, RingHighWater, Barriers                 int64
+	BatchTime, CoalesceTime, SubmitTime, CompleteTime time.Duration
+
 	// Sampled latency quantiles of Get (and View) and of the Insert family.
 	GetP50, GetP99, InsertP50, InsertP99 time.Duration
 }
@@ -86,7 +94,7 @@ func (s *Store) Stats() Stats {
 	c := &s.stats
 	gets := c.gets.Value()
 	misses := c.getMisses.Value()
-	return Stats{
+	st := Stats{
 		Keys:        max(s.keys.Value(), 0),
 		MemoryBytes: s.mem.Load(),
 		Gets:        gets,
@@ -104,4 +112,21 @@ func (s *Store) Stats() Stats {
 		InsertP50:   c.insertLat.Quantile(0.50),
 		InsertP99:   c.insertLat.Quantile(0.99),
 	}
+	if s.pipe != nil {
+		p := s.pipe.Stats()
+		st.WritesBuffered = p.Accepted
+		st.WritesCoalesced = p.Coalesced
+		st.WritesDurable = p.Durable
+		st.WriteErrors = p.Errors
+		st.Batches = p.Batches
+		st.Syncs = p.Batches
+		st.BackpressureWaits = p.BackpressureWaits
+		st.BatchMean = p.MeanBatch()
+		st.BatchMax = p.MaxBatch
+		st.RingHighWater = p.RingHighWater
+		st.Barriers = p.Barriers
+		st.BatchTime, st.CoalesceTime = p.BatchTime, p.CoalesceTime
+		st.SubmitTime, st.CompleteTime = p.SubmitTime, p.CompleteTime
+	}
+	return st
 }

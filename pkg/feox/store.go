@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/feoxdb/feox-go/pkg/index"
+	"github.com/feoxdb/feox-go/pkg/stages"
 )
 
 // Store is an embedded key-value store. All methods are safe for concurrent use by any number
@@ -38,6 +39,9 @@ type Store struct {
 	ttl   ttlIndex
 	tombs tombList
 
+	// pipe carries every write to the backends; nil in memory-only mode.
+	pipe *stages.Pipeline
+
 	closed    atomic.Bool
 	closeOnce sync.Once
 	stop      chan struct{}
@@ -49,6 +53,12 @@ type Store struct {
 // A Path names a data file for a persistent store; persistent mode is not available yet in
 // this version, and Open returns an error wrapping errors.ErrUnsupported for it.
 func Open(opts Options) (*Store, error) {
+	return open(opts, nil)
+}
+
+// open opens a store; newBackend, when set, gives the store a write pipeline whose shards
+// write to the backends it returns.
+func open(opts Options, newBackend func(shard int) stages.Backend) (*Store, error) {
 	o, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
@@ -70,32 +80,76 @@ func Open(opts Options) (*Store, error) {
 	}
 	s.stats.init()
 	s.ttl.init()
+	mode := "memory"
+	if newBackend != nil {
+		mode = "pipeline"
+		po := o.Pipeline
+		s.pipe, err = stages.New(stages.Options{
+			Shards:          po.Shards,
+			RingSize:        po.RingSize,
+			BatchEntries:    po.BatchEntries,
+			BatchBytes:      po.BatchBytes,
+			FlushInterval:   po.FlushInterval,
+			DisableCoalesce: po.DisableCoalesce,
+			Backend:         newBackend,
+			OnDurable:       markDurable,
+			Logger:          s.log,
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
 	s.wg.Add(1)
 	go s.background()
-	s.log.Info().Str("mode", "memory").Int64("max_memory", o.MaxMemory).Msg("feox: store opened")
+	s.log.Info().Str("mode", mode).Int64("max_memory", o.MaxMemory).Msg("feox: store opened")
 	return s, nil
+}
+
+// markDurable records that the versions of a completed batch are on disk.
+func markDurable(b *stages.Batch) {
+	for i := range b.Entries {
+		if r, ok := b.Entries[i].Ref.(*record); ok {
+			r.durable.Store(true)
+		}
+	}
 }
 
 var errUnsupportedPersistence = errors.Join(errors.ErrUnsupported, errors.New("feox: persistent mode is not implemented yet"))
 
-// Close stops every goroutine the store started and releases its resources. It is safe to call
-// more than once; later calls return nil. Every other method returns ErrClosed afterwards
-// (Contains returns false and Len returns 0); Stats keeps working.
+// Close flushes every buffered write, stops every goroutine the store started and releases its
+// resources, and returns the flush's error. It is safe to call more than once; later calls
+// return nil. Every other method returns ErrClosed afterwards (Contains returns false and Len
+// returns 0); Stats keeps working.
 func (s *Store) Close() error {
+	var err error
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
 		close(s.stop)
 		s.wg.Wait()
-		s.log.Info().Int("keys", int(s.keys.Value())).Msg("feox: store closed")
+		if s.pipe != nil {
+			err = s.pipe.Close()
+		}
+		s.log.Info().Int("keys", int(s.keys.Value())).Err(err).Msg("feox: store closed")
 	})
-	return nil
+	return err
 }
 
-// Flush blocks until every write accepted before the call is on disk and synced. A memory-only
-// store has nothing to flush and returns nil at once (or ErrClosed after Close).
+// Flush blocks until every write accepted before the call is on disk and synced, and returns
+// the first error the disk reported on the way; writes that failed are retried, and a later
+// Flush succeeds once the disk recovers. A memory-only store has nothing to flush and returns
+// nil at once (or ErrClosed after Close).
 func (s *Store) Flush() error {
 	if s.closed.Load() {
 		return ErrClosed
+	}
+	if s.pipe == nil {
+		return nil
+	}
+	if err := s.pipe.Flush(); err != nil {
+		if errors.Is(err, stages.ErrClosed) {
+			return ErrClosed
+		}
+		return err
 	}
 	return nil
 }
@@ -146,11 +200,6 @@ func (s *Store) lookup(key []byte) *record {
 	// not retain the argument of Load.
 	r, _ := s.hash.Load(unsafe.String(unsafe.SliceData(key), len(key)))
 	return r
-}
-
-// clockOf returns the clock that serves key.
-func (s *Store) clockOf(key []byte) *clock {
-	return &s.clocks[maphash.Bytes(s.seed, key)&(clockShards-1)]
 }
 
 // reserve charges delta bytes to the memory budget, failing with ErrOutOfMemory when that

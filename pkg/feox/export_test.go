@@ -1,0 +1,16 @@
+package feox
+
+import "github.com/feoxdb/feox-go/pkg/stages"
+
+// OpenWithBackend opens a store whose write pipeline hands its batches to the backends that
+// newBackend returns, one per shard; the store keeps its data in memory as a memory-only one.
+// It exists for tests and benchmarks of the pipeline through the facade.
+func OpenWithBackend(opts Options, newBackend func(shard int) stages.Backend) (*Store, error) {
+	return open(opts, newBackend)
+}
+
+// Durable reports whether the newest version of key is marked durable.
+func (s *Store) Durable(key []byte) bool {
+	r := s.lookup(key)
+	return r != nil && r.durable.Load()
+}

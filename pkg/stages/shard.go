@@ -1,0 +1,319 @@
+package stages
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/feoxdb/feox-go/pkg/ring"
+)
+
+// shard is one owner goroutine's slice of the pipeline: its ring, its four stages and the
+// channels between them.
+type shard struct {
+	p       *Pipeline
+	id      int
+	ring    *ring.MPSC[Entry]
+	backend Backend
+
+	free       chan *Batch // batches ready for reuse; Depth of them circulate
+	toCoalesce chan *Batch
+	toSubmit   chan *Batch
+	toComplete chan *Batch
+	final      chan error // the outcome of the last batch, formed when the ring is closed
+
+	timer      *time.Timer // closes a batch FlushInterval after it opened
+	retryTimer *time.Timer // wakes the owner to retry failed entries
+
+	// pending holds entries of failed batches until the owner puts them into a new batch.
+	mu       sync.Mutex
+	pending  []Entry
+	retryAt  time.Time
+	backoff  time.Duration
+	lastErr  error
+	failGen  uint64 // failures seen by the complete stage
+	batchSeq uint64 // owner only
+
+	newest, oldest map[string]int // coalesce stage scratch
+
+	counters
+}
+
+// counters are a shard's statistics; each is written by one stage goroutine and read by
+// Stats.
+type counters struct {
+	accepted, batches, entries, maxBatch, coalesced, durable atomic.Int64
+	errors, barriers, highWater                              atomic.Int64
+	batchNs, coalesceNs, submitNs, completeNs                atomic.Int64
+}
+
+func newShard(p *Pipeline, id int, be Backend) *shard {
+	o := &p.opts
+	sh := &shard{
+		p:          p,
+		id:         id,
+		ring:       ring.New[Entry](o.RingSize),
+		backend:    be,
+		free:       make(chan *Batch, o.Depth),
+		toCoalesce: make(chan *Batch, o.Depth),
+		toSubmit:   make(chan *Batch, o.Depth),
+		toComplete: make(chan *Batch, o.Depth),
+		final:      make(chan error, 1),
+		newest:     make(map[string]int),
+		oldest:     make(map[string]int),
+	}
+	for range o.Depth {
+		sh.free <- &Batch{Shard: id, Entries: make([]Entry, 0, min(o.BatchEntries, 4096))}
+	}
+	wake := func() { sh.ring.TryPush(Entry{ctl: control{tick: true}}) }
+	sh.timer = time.AfterFunc(time.Hour, wake)
+	sh.timer.Stop()
+	sh.retryTimer = time.AfterFunc(time.Hour, wake)
+	sh.retryTimer.Stop()
+	return sh
+}
+
+// runBatch is the shard's owner: it drains the ring into batches that close at BatchEntries,
+// BatchBytes, FlushInterval or a flush barrier, whichever comes first.
+func (sh *shard) runBatch() {
+	defer sh.p.wg.Done()
+	defer close(sh.toCoalesce)
+	o := &sh.p.opts
+	var cur *Batch
+	open := func() {
+		if cur != nil {
+			return
+		}
+		// After a failure, wait out the backoff before retrying; meanwhile the ring fills
+		// and producers wait, so failed entries cannot pile up without bound.
+		if d := sh.retryWait(); d > 0 {
+			time.Sleep(d)
+		}
+		cur = <-sh.free // all Depth batches in flight: wait, and let the ring fill (backpressure)
+		cur.reset()
+		sh.batchSeq++
+		cur.Seq = sh.batchSeq
+		cur.opened = time.Now()
+		// Take at most one batch worth of failed entries; new entries join only once none wait.
+		sh.mu.Lock()
+		cur.failGen = sh.failGen
+		n := min(len(sh.pending), o.BatchEntries)
+		for i := range n {
+			cur.Bytes += sh.pending[i].size()
+		}
+		cur.Entries = append(cur.Entries, sh.pending[:n]...)
+		rest := copy(sh.pending, sh.pending[n:])
+		clear(sh.pending[rest:])
+		sh.pending = sh.pending[:rest]
+		sh.mu.Unlock()
+		sh.timer.Reset(o.FlushInterval)
+	}
+	ship := func() {
+		sh.timer.Stop()
+		sh.batchNs.Add(int64(time.Since(cur.opened)))
+		sh.toCoalesce <- cur
+		cur = nil
+	}
+	buf := make([]Entry, 0, popMax)
+	for {
+		if !sh.ring.Wait() {
+			// Closed and drained: ship what is left behind a final barrier.
+			open()
+			bar := &barrier{done: sh.final}
+			cur.barriers = append(cur.barriers, bar)
+			ship()
+			return
+		}
+		buf = sh.ring.PopBatch(buf[:0], popMax)
+		if n := int64(len(buf)) + int64(sh.ring.Len()); n > sh.highWater.Load() {
+			sh.highWater.Store(n) // only this goroutine writes highWater
+		}
+		for i := range buf {
+			e := &buf[i]
+			switch {
+			case e.isWrite():
+				open()
+				for len(cur.Entries) >= o.BatchEntries { // filled by failed entries alone
+					ship()
+					open()
+				}
+				cur.Entries = append(cur.Entries, *e)
+				cur.Bytes += e.size()
+				sh.accepted.Add(1)
+				if len(cur.Entries) >= o.BatchEntries || cur.Bytes >= o.BatchBytes {
+					ship()
+				}
+			case e.ctl.barrier != nil:
+				open()
+				cur.barriers = append(cur.barriers, e.ctl.barrier)
+				sh.barriers.Add(1)
+				ship()
+			case e.ctl.tick:
+				if cur == nil && sh.retryDue() {
+					open()
+					ship()
+				}
+			}
+		}
+		clear(buf) // drop references to values already copied into the batch
+		if cur != nil && time.Since(cur.opened) >= o.FlushInterval {
+			ship()
+		}
+	}
+}
+
+// retryDue reports whether failed entries wait and their backoff has passed.
+func (sh *shard) retryDue() bool {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return len(sh.pending) > 0 && !time.Now().Before(sh.retryAt)
+}
+
+// retryWait returns how long failed entries must still wait before a retry, 0 if none wait.
+func (sh *shard) retryWait() time.Duration {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if len(sh.pending) == 0 {
+		return 0
+	}
+	return max(time.Until(sh.retryAt), 0)
+}
+
+// runCoalesce keeps only the newest version of each key of a batch.
+func (sh *shard) runCoalesce() {
+	defer sh.p.wg.Done()
+	defer close(sh.toSubmit)
+	for b := range sh.toCoalesce {
+		t0 := time.Now()
+		if !sh.p.opts.DisableCoalesce {
+			sh.coalesced.Add(int64(coalesce(b, sh.newest, sh.oldest)))
+		}
+		sh.coalesceNs.Add(int64(time.Since(t0)))
+		sh.toSubmit <- b
+	}
+}
+
+// coalesce rewrites b.Entries to the newest version (largest Seq) of each key, in the order of
+// their first appearance, and drops a key entirely when its newest version is a Delete and its
+// oldest version in the batch created it (nothing of it reached disk). It returns the number of
+// entries dropped. newest and oldest are scratch space; oldest gets only keys seen twice.
+func coalesce(b *Batch, newest, oldest map[string]int) int {
+	clear(newest)
+	clear(oldest)
+	for i := range b.Entries {
+		e := &b.Entries[i]
+		j, seen := newest[e.Key]
+		if !seen {
+			newest[e.Key] = i
+			continue
+		}
+		if _, ok := oldest[e.Key]; !ok {
+			oldest[e.Key] = j
+		}
+		if e.Seq > b.Entries[j].Seq {
+			newest[e.Key] = i
+		}
+		if e.Seq < b.Entries[oldest[e.Key]].Seq {
+			oldest[e.Key] = i
+		}
+	}
+	if len(newest) == len(b.Entries) {
+		return 0
+	}
+	out := b.Entries[:0]
+	bytes := 0
+	for i := range b.Entries {
+		e := b.Entries[i]
+		if newest[e.Key] != i {
+			continue
+		}
+		if o, ok := oldest[e.Key]; ok && e.Kind == Delete && b.Entries[o].Fresh {
+			continue
+		}
+		out = append(out, e)
+		bytes += e.size()
+	}
+	dropped := len(b.Entries) - len(out)
+	clear(b.Entries[len(out):])
+	b.Entries = out
+	b.Bytes = bytes
+	return dropped
+}
+
+// runSubmit hands batches to the backend.
+func (sh *shard) runSubmit() {
+	defer sh.p.wg.Done()
+	defer close(sh.toComplete)
+	for b := range sh.toSubmit {
+		t0 := time.Now()
+		if len(b.Entries) > 0 {
+			b.err = sh.backend.Submit(b)
+		}
+		sh.submitNs.Add(int64(time.Since(t0)))
+		sh.toComplete <- b
+	}
+}
+
+// runComplete waits for each batch to become durable, reports it, answers the flush barriers
+// behind it and recycles it. A failed batch's entries go back to the owner for a retry.
+func (sh *shard) runComplete() {
+	defer sh.p.wg.Done()
+	for b := range sh.toComplete {
+		t0 := time.Now()
+		if b.err == nil && len(b.Entries) > 0 {
+			b.err = sh.backend.Complete(b)
+		}
+		var barErr error
+		if b.err != nil {
+			barErr = sh.fail(b)
+		} else {
+			if len(b.Entries) > 0 {
+				sh.batches.Add(1)
+				sh.entries.Add(int64(len(b.Entries)))
+				if n := int64(len(b.Entries)); n > sh.maxBatch.Load() {
+					sh.maxBatch.Store(n) // only this goroutine writes maxBatch
+				}
+				sh.durable.Add(int64(len(b.Entries)))
+				if sh.p.opts.OnDurable != nil {
+					sh.p.opts.OnDurable(b)
+				}
+				sh.healed()
+			}
+			sh.mu.Lock()
+			if sh.failGen != b.failGen {
+				// An earlier batch failed after this one opened: its entries are not covered.
+				barErr = sh.lastErr
+			}
+			sh.mu.Unlock()
+		}
+		for _, bar := range b.barriers {
+			bar.done <- barErr
+		}
+		sh.completeNs.Add(int64(time.Since(t0)))
+		sh.free <- b
+	}
+}
+
+// fail records a failed batch: its entries wait in pending for a retry after a backoff.
+func (sh *shard) fail(b *Batch) error {
+	sh.errors.Add(1)
+	sh.p.opts.Logger.Warn().Err(b.err).Int("shard", sh.id).Int("entries", len(b.Entries)).
+		Msg("stages: batch failed; entries kept for retry")
+	sh.mu.Lock()
+	sh.pending = append(sh.pending, b.Entries...)
+	sh.backoff = min(max(2*sh.backoff, retryMin), retryMax)
+	sh.retryAt = time.Now().Add(sh.backoff)
+	sh.lastErr = b.err
+	sh.failGen++
+	backoff := sh.backoff
+	sh.mu.Unlock()
+	sh.retryTimer.Reset(backoff)
+	return b.err
+}
+
+// healed resets the backoff after a successful batch.
+func (sh *shard) healed() {
+	sh.mu.Lock()
+	sh.backoff = 0
+	sh.mu.Unlock()
+}
