@@ -1,0 +1,102 @@
+package format
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+)
+
+// Sizes and limits of format version 1.
+const (
+	// SectorSize is the unit of record placement: every record starts at a multiple of it and
+	// occupies a whole number of sectors.
+	SectorSize = 512
+	// BlockSize is the unit of file size: a data file's size is a multiple of it.
+	BlockSize = 4096
+	// HeaderSize is the size of one header copy. Copy A is at offset 0, copy B at HeaderSize.
+	HeaderSize = 4096
+	// DataStart is the file offset of the data area, right after the two header copies.
+	DataStart = 2 * HeaderSize
+	// Version is the format version this package reads and writes.
+	Version = 1
+	// RecordHeaderSize is the size of the fixed part of a record, before the key.
+	RecordHeaderSize = 56
+	// MaxKeyLen is the largest key length a record can hold. Keys are never empty.
+	MaxKeyLen = 65535
+	// MaxValueLen is the largest value length a record can hold (64 MiB).
+	MaxValueLen = 64 << 20
+	// MaxRecordSize is RecordSize(MaxKeyLen, MaxValueLen), the size of the largest record.
+	MaxRecordSize = (RecordHeaderSize + MaxKeyLen + MaxValueLen + SectorSize - 1) / SectorSize * SectorSize
+)
+
+// ErrCorrupted is wrapped by every error a decoder returns for bytes that are not a valid
+// header or record, including ErrNoRecord, ErrTorn and ErrTruncated. It is not wrapped by
+// ErrNewerVersion.
+var ErrCorrupted = errors.New("format: corrupted")
+
+// ErrNewerVersion is returned for a header copy that is intact but was written by a newer
+// format version than Version. It does not wrap ErrCorrupted: the file may be perfectly fine,
+// this package just cannot read it, and the caller must leave it untouched.
+var ErrNewerVersion = errors.New("format: newer format version")
+
+// ErrNoRecord is returned by DecodeRecordHeader when the bytes do not start with a valid
+// record header: wrong magic, kind, flags, lengths or reserved bytes, or a header checksum
+// that does not match (including a record written at another sector or by another store).
+// It wraps ErrCorrupted. It is returned as is, never wrapped further, so that the scanner's
+// common case neither allocates nor formats.
+var ErrNoRecord = fmt.Errorf("%w: no record", ErrCorrupted)
+
+// ErrTorn is returned by VerifyRecord when the record header is valid but the record checksum
+// over header, key and value does not match: the record was only partly written, or its body
+// was damaged later. It wraps ErrCorrupted.
+var ErrTorn = fmt.Errorf("%w: torn record", ErrCorrupted)
+
+// ErrTruncated is returned by VerifyRecord when the buffer it is given ends before the record
+// does. It wraps ErrCorrupted.
+var ErrTruncated = fmt.Errorf("%w: truncated record", ErrCorrupted)
+
+// castagnoli returns the CRC-32C table. hash/crc32 builds it once and returns the same table
+// on every call, so this costs an atomic load and never allocates.
+func castagnoli() *crc32.Table {
+	return crc32.MakeTable(crc32.Castagnoli)
+}
+
+// crcUint64 continues crc (in the convention of crc32.Update) with the 8 little-endian bytes
+// of v. It works byte by byte on tab so that no slice has to be built: handing a stack array
+// to crc32.Update would make it escape to the heap.
+func crcUint64(crc uint32, tab *crc32.Table, v uint64) uint32 {
+	crc = ^crc
+	for range 8 {
+		crc = tab[byte(crc)^byte(v)] ^ (crc >> 8)
+		v >>= 8
+	}
+	return ^crc
+}
+
+// crcZeros continues crc (in the convention of crc32.Update) with n zero bytes.
+func crcZeros(crc uint32, tab *crc32.Table, n int) uint32 {
+	crc = ^crc
+	for range n {
+		crc = tab[byte(crc)] ^ (crc >> 8)
+	}
+	return ^crc
+}
+
+// IsZeroed reports whether every byte of b is zero. It is true for an empty b. Use it to tell
+// a file that was created but never written (whose header area is all zero) from a damaged one.
+func IsZeroed(b []byte) bool {
+	for len(b) >= 32 {
+		if binary.LittleEndian.Uint64(b)|binary.LittleEndian.Uint64(b[8:])|
+			binary.LittleEndian.Uint64(b[16:])|binary.LittleEndian.Uint64(b[24:]) != 0 {
+			return false
+		}
+		b = b[32:]
+	}
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,169 @@
+package format
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"testing"
+)
+
+// padHeader returns data as a full header copy: cut or zero-extended to HeaderSize bytes,
+// with its checksum made to match when fix is set. The fuzz inputs thus need to hold only the
+// 128 bytes that matter, which keeps mutation and minimization fast, and with fix set the
+// fuzzer reaches the checks behind the checksum.
+func padHeader(data []byte, fix bool) []byte {
+	b := make([]byte, HeaderSize)
+	copy(b, data)
+	if fix {
+		binary.LittleEndian.PutUint32(b[hdrCRC:], headerCRC(b))
+	}
+	return b
+}
+
+// checkDecodedHeader fails t unless the outcome of DecodeHeader(b) is consistent: an error is
+// exactly one of ErrCorrupted and ErrNewerVersion, and a decoded header encodes back to the
+// same bytes.
+func checkDecodedHeader(t *testing.T, b []byte) {
+	h, err := DecodeHeader(b)
+	if err != nil {
+		if errors.Is(err, ErrCorrupted) == errors.Is(err, ErrNewerVersion) {
+			t.Fatalf("DecodeHeader error %v is not exactly one of ErrCorrupted, ErrNewerVersion", err)
+		}
+		return
+	}
+	if h.Version != Version || h.Generation == 0 {
+		t.Fatalf("DecodeHeader accepted %+v", h)
+	}
+	if again := AppendHeader(nil, h); !bytes.Equal(again, b[:HeaderSize]) {
+		t.Fatalf("header %+v re-encodes to other bytes", h)
+	}
+}
+
+// FuzzDecodeHeader checks that DecodeHeader never panics and that whatever it accepts is
+// exactly what AppendHeader writes, on the raw input and on the input made a full copy (see
+// padHeader).
+func FuzzDecodeHeader(f *testing.F) {
+	f.Add(AppendHeader(nil, testHeader)[:hdrUsed], false)
+	f.Add(AppendHeader(nil, testHeader)[:hdrUsed], true)
+	f.Add(AppendHeader(nil, Header{Version: 2, Generation: 1})[:hdrUsed], true)
+	f.Add([]byte(headerMagic), true)
+	f.Add([]byte{}, false)
+	f.Fuzz(func(t *testing.T, data []byte, fix bool) {
+		checkDecodedHeader(t, data)
+		checkDecodedHeader(t, padHeader(data, fix))
+	})
+}
+
+// checkPickHeader fails t unless PickHeader(a, b) agrees with a model built from DecodeHeader
+// of each copy.
+func checkPickHeader(t *testing.T, a, b []byte) {
+	h, err := PickHeader(a, b)
+	ha, errA := DecodeHeader(a)
+	hb, errB := DecodeHeader(b)
+	var want Header
+	var wantErr error
+	switch {
+	case errors.Is(errA, ErrNewerVersion) || errors.Is(errB, ErrNewerVersion):
+		wantErr = ErrNewerVersion
+	case errA == nil && errB == nil && ha.Generation == hb.Generation && ha != hb:
+		wantErr = ErrCorrupted
+	case errA == nil && (errB != nil || ha.Generation >= hb.Generation):
+		want = ha
+	case errB == nil:
+		want = hb
+	default:
+		wantErr = ErrCorrupted
+	}
+	switch {
+	case wantErr == nil && (err != nil || h != want):
+		t.Fatalf("PickHeader = %+v, %v; want %+v", h, err, want)
+	case wantErr != nil && !errors.Is(err, wantErr):
+		t.Fatalf("PickHeader = %+v, %v; want an error wrapping %v", h, err, wantErr)
+	case errors.Is(err, ErrCorrupted) && errors.Is(err, ErrNewerVersion):
+		t.Fatalf("PickHeader error %v wraps both ErrCorrupted and ErrNewerVersion", err)
+	}
+}
+
+// FuzzPickHeader checks PickHeader against a model built from DecodeHeader of each copy, on
+// the raw inputs and on the inputs made full copies (see padHeader).
+func FuzzPickHeader(f *testing.F) {
+	short := func(h Header) []byte { return AppendHeader(nil, h)[:hdrUsed] }
+	f.Add(short(withGen(1)), short(withGen(1)), false, false)
+	f.Add(short(withGen(3)), short(withGen(4)), false, false)
+	f.Add(short(withGen(3)), short(withGen(2))[:100], false, false)
+	f.Add(short(Header{Version: 2, Generation: 5}), short(withGen(4)), false, false)
+	f.Add(short(withGen(1)), short(Header{Version: Version, Generation: 1, Salt: 5}), true, true)
+	f.Add([]byte{}, []byte(headerMagic), false, true)
+	f.Fuzz(func(t *testing.T, a, b []byte, fixA, fixB bool) {
+		checkPickHeader(t, a, b)
+		checkPickHeader(t, padHeader(a, fixA), padHeader(b, fixB))
+	})
+}
+
+// fixRecord returns a copy of data whose record checksums are made to match for the given
+// sector and salt, as far as data holds the bytes they cover, so that the fuzzer reaches the
+// checks behind them.
+func fixRecord(data []byte, sector, salt uint64) []byte {
+	b := bytes.Clone(data)
+	if len(b) < RecordHeaderSize {
+		return b
+	}
+	used := RecordHeaderSize + int(binary.LittleEndian.Uint16(b[recKeyLen:])) + int(binary.LittleEndian.Uint32(b[recValueLen:]))
+	tab := castagnoli()
+	if used <= len(b) {
+		binary.LittleEndian.PutUint32(b[recCRC:], recordCRC(b[:used], sector, salt, tab))
+	}
+	binary.LittleEndian.PutUint32(b[recHeaderCRC:], recordHeaderCRC(b, sector, salt, tab))
+	return b
+}
+
+// FuzzDecodeRecord checks that decoding arbitrary bytes at an arbitrary sector with an
+// arbitrary salt never panics, fails only with the documented errors, and that every record
+// it accepts re-encodes to the same bytes and does not verify at a neighbouring sector or
+// with another salt. With fix set, the checksums are first made to match.
+func FuzzDecodeRecord(f *testing.F) {
+	small := AppendRecord(nil, valueRecord(16, 100), testSector, testSalt)
+	f.Add(small, uint64(testSector), uint64(testSalt), false)
+	f.Add(small[:RecordHeaderSize+16+100], uint64(testSector), uint64(testSalt), false)
+	f.Add(small, uint64(testSector+1), uint64(testSalt), true)
+	f.Add(AppendRecord(nil, &Record{Kind: KindDelete, Key: []byte("k"), Seq: 3}, 0, 0), uint64(0), uint64(0), false)
+	f.Add(AppendRecord(nil, valueRecord(3, 700), 5, 6)[:600], uint64(5), uint64(6), true)
+	f.Add(make([]byte, SectorSize), uint64(1), uint64(2), true)
+	f.Fuzz(func(t *testing.T, data []byte, sector, salt uint64, fix bool) {
+		if fix {
+			data = fixRecord(data, sector, salt)
+		}
+		h, err := DecodeRecordHeader(data, sector, salt)
+		if err != nil {
+			if err != ErrNoRecord {
+				t.Fatalf("DecodeRecordHeader error %v, want ErrNoRecord", err)
+			}
+			return
+		}
+		if h.KeyLen < 1 || h.KeyLen > MaxKeyLen || h.ValueLen < 0 || h.ValueLen > MaxValueLen ||
+			h.Size != RecordSize(h.KeyLen, h.ValueLen) || (h.Kind != KindValue && h.Kind != KindDelete) {
+			t.Fatalf("DecodeRecordHeader accepted %+v", h)
+		}
+		for _, other := range [][2]uint64{{sector ^ 1, salt}, {sector, salt ^ 1<<63}} {
+			if _, err := DecodeRecordHeader(data, other[0], other[1]); err != ErrNoRecord {
+				t.Fatalf("header verifies at sector %d salt %#x too: %v", other[0], other[1], err)
+			}
+		}
+		key, value, err := VerifyRecord(data, h, sector, salt)
+		if err != nil {
+			if err != ErrTorn && err != ErrTruncated {
+				t.Fatalf("VerifyRecord error %v, want ErrTorn or ErrTruncated", err)
+			}
+			return
+		}
+		used := RecordHeaderSize + h.KeyLen + h.ValueLen
+		if len(key) != h.KeyLen || len(value) != h.ValueLen {
+			t.Fatalf("VerifyRecord returned %d+%d bytes for %+v", len(key), len(value), h)
+		}
+		r := Record{Kind: h.Kind, Key: key, Value: value, TS: h.TS, Seq: h.Seq, Expiry: h.Expiry, Batch: h.Batch}
+		again := AppendRecord(nil, &r, sector, salt)
+		if len(again) != h.Size || !bytes.Equal(again[:used], data[:used]) || !IsZeroed(again[used:]) {
+			t.Fatalf("record %+v re-encodes to other bytes", h)
+		}
+	})
+}
