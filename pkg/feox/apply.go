@@ -38,7 +38,7 @@ type decideFunc func(cur *record, now int64) (decision, error)
 // the hash index key by key. With a write pipeline, the new version is handed to the key's
 // shard inside the same critical section, so the versions of a key enter the ring in the order
 // they were made; when the ring is full the write is undone, waits for room outside the
-// critical section and starts again. The version clock moves only when the write succeeds.
+// critical section and starts again.
 func (s *Store) apply(key []byte, explicit uint64, decide decideFunc) (outcome, error) {
 	h := maphash.Bytes(s.seed, key)
 	c := &s.clocks[h&(clockShards-1)]
@@ -106,8 +106,11 @@ func (s *Store) applyOnce(k string, c *clock, shard int, explicit, startSeq uint
 		}
 		ts := explicit
 		if ts == 0 {
-			ts = c.next(now)
-			if cur != nil && ts <= cur.ts { // only when the clock is saturated
+			var prev *record
+			if loaded {
+				prev = old
+			}
+			if ts = autoTS(now, prev); ts == 0 {
 				ferr = ErrOlderTimestamp
 				return old, xsync.CancelOp
 			}
@@ -115,25 +118,21 @@ func (s *Store) applyOnce(k string, c *clock, shard int, explicit, startSeq uint
 		// A sequence number taken by an attempt that fails is simply skipped.
 		seq := c.seq.Add(1)
 		if d.del {
-			if !s.enqueue(shard, stages.Entry{Key: k, TS: ts, Seq: seq, Kind: stages.Delete}) {
+			tomb, ok := s.deleteVersion(shard, c, old, ts, seq)
+			if !ok {
 				full = true
 				return old, xsync.CancelOp
 			}
-			c.observe(ts)
-			s.mem.Add(-old.cost())
-			s.ordered.Delete(k)
-			s.keys.Dec()
 			out.old, out.prev, out.deleted = old, cur, true
-			if c.inflight.Load() > 0 {
-				// An explicit-timestamp writer may be in flight: leave a tombstone that it must
-				// beat. The background goroutine removes it once no such writer remains.
-				s.tombs.add(k)
-				return &record{key: k, ts: ts, seq: seq, dead: true,
-					guardTs: max(ts, old.guardTs), guardSeq: seq}, xsync.UpdateOp
+			if tomb != nil {
+				return tomb, xsync.UpdateOp
 			}
 			return nil, xsync.DeleteOp
 		}
 		next := &record{key: k, value: d.value, ts: ts, seq: seq, expiry: d.expiry}
+		if s.fs != nil && loaded {
+			next.prev = old
+		}
 		var oldCost int64
 		if loaded {
 			oldCost = old.cost()
@@ -149,7 +148,6 @@ func (s *Store) applyOnce(k string, c *clock, shard int, explicit, startSeq uint
 			full = true
 			return old, xsync.CancelOp
 		}
-		c.observe(ts)
 		if loaded && old.guardSeq != 0 && c.inflight.Load() > 0 {
 			next.guardTs, next.guardSeq = old.guardTs, old.guardSeq
 		}
@@ -163,6 +161,44 @@ func (s *Store) applyOnce(k string, c *clock, shard int, explicit, startSeq uint
 		return next, xsync.UpdateOp
 	})
 	return out, full, ferr
+}
+
+// deleteVersion deletes old, the newest record of its key, inside the key's critical section:
+// it hands the deletion to the pipeline (false if the ring is full: nothing changed) and
+// updates the indexes and counters. It returns the tombstone to publish in place of old, or
+// nil to remove the key from the hash index. A tombstone is left when an explicit-timestamp
+// writer of the key's clock may be in flight (it must beat the delete) and, in persistent mode,
+// until the deletion is durable: the tombstone links the key's next incarnation to the versions
+// still on disk, so that they are retired in order. The background goroutine removes
+// tombstones once neither reason holds.
+func (s *Store) deleteVersion(shard int, c *clock, old *record, ts, seq uint64) (*record, bool) {
+	k := old.key
+	var tomb *record
+	if s.fs != nil || c.inflight.Load() > 0 {
+		tomb = &record{key: k, ts: ts, seq: seq, dead: true}
+		if c.inflight.Load() > 0 {
+			tomb.guardTs, tomb.guardSeq = max(ts, old.guardTs), seq
+		}
+		if s.fs != nil {
+			tomb.prev = old
+		}
+	}
+	var ref any
+	if s.fs != nil {
+		ref = tomb
+	}
+	if !s.enqueue(shard, stages.Entry{Key: k, TS: ts, Seq: seq, Kind: stages.Delete, Ref: ref}) {
+		return nil, false
+	}
+	if !old.dead {
+		s.mem.Add(-old.cost())
+		s.ordered.Delete(k)
+		s.keys.Dec()
+	}
+	if tomb != nil {
+		s.tombs.add(k)
+	}
+	return tomb, true
 }
 
 // enqueue hands e to the write pipeline without blocking; it reports false when the shard's
@@ -200,16 +236,19 @@ func (s *Store) expire(r *record, now int64) bool {
 		if !loaded || old != r || !old.expired(now) {
 			return old, xsync.CancelOp
 		}
-		ts := c.next(now)
+		ts := autoTS(now, old)
+		if ts == 0 {
+			ts = old.ts
+		}
 		// A full ring leaves the key for a later sweep rather than block the sweeper.
-		if !s.enqueue(shard, stages.Entry{Key: old.key, TS: ts, Seq: c.seq.Add(1), Kind: stages.Delete}) {
+		tomb, ok := s.deleteVersion(shard, c, old, ts, c.seq.Add(1))
+		if !ok {
 			return old, xsync.CancelOp
 		}
-		c.observe(ts)
-		s.mem.Add(-old.cost())
-		s.ordered.Delete(old.key)
-		s.keys.Dec()
 		removed = true
+		if tomb != nil {
+			return tomb, xsync.UpdateOp
+		}
 		return nil, xsync.DeleteOp
 	})
 	if removed {
@@ -228,8 +267,9 @@ func (s *Store) dropTombstone(key string) bool {
 			return old, xsync.CancelOp
 		}
 		// Checked under the key's lock: a delete that left this tombstone for a writer in flight
-		// cannot slip in between the check and the removal.
-		if c.inflight.Load() > 0 {
+		// cannot slip in between the check and the removal. In persistent mode the tombstone
+		// also stays until its deletion is durable (or was dropped by coalescing).
+		if c.inflight.Load() > 0 || (s.fs != nil && !old.durable.Load()) {
 			done = false
 			return old, xsync.CancelOp
 		}

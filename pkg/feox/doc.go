@@ -20,12 +20,14 @@
 // Every version of a key carries a timestamp in nanoseconds since the Unix epoch:
 //
 //   - An automatic timestamp is the wall clock, raised where needed so that it is strictly
-//     greater than every timestamp the key has had, even if the wall clock stalls or steps back.
+//     greater than the key's current timestamp, even if the wall clock stalls or steps back.
+//     Each key has its own clock: a timestamp given to one key never moves another's.
 //   - An explicit timestamp (InsertWithTimestamp, DeleteWithTimestamp; 0 means automatic) must
 //     be strictly greater than the key's current timestamp, else the call fails with
 //     ErrOlderTimestamp; equal timestamps are rejected. A successful explicit timestamp raises
-//     the clock, so later automatic writes of the key beat it. A failed write never moves the
-//     clock.
+//     the key's clock, so later automatic writes of the key beat it; a failed write never moves
+//     it. A key written with the largest timestamp (math.MaxUint64) accepts no later write until
+//     it is deleted.
 //   - A delete leaves no lasting tombstone: a write that starts after Delete returned succeeds
 //     with any timestamp. But an explicit-timestamp write already in flight when a delete with
 //     a newer timestamp overtook it fails with ErrOlderTimestamp rather than bring the key back.

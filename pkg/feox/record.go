@@ -31,6 +31,31 @@ type record struct {
 	dead bool
 	// durable is set once the version is on disk (by the write pipeline's complete stage).
 	durable atomic.Bool
+
+	// Persistent mode only. loc is the version's place in the data file once it is durable:
+	// sector+1 in the low 40 bits and the record's sector count above them; 0 = not on disk.
+	loc atomic.Uint64
+	// superseded is set when a newer version became durable first; the version's extent is then
+	// retired as soon as it is written.
+	superseded atomic.Bool
+	// retired is set when the version's extent is queued for retirement, so that it is
+	// queued once whichever path (its successor, or itself) gets there first.
+	retired atomic.Bool
+	// prev links to the version this one replaced until this one is durable (cleared then), so
+	// that the complete stage can retire the older version's extent. Written before the version
+	// is enqueued; read and cleared only by the key's shard's complete stage.
+	prev *record
+}
+
+// packLoc packs a record's first sector and sector count into a loc value.
+func packLoc(sector, sectors uint64) uint64 { return (sector + 1) | sectors<<40 }
+
+// unpackLoc is the inverse of packLoc; ok is false for 0 (not on disk).
+func unpackLoc(loc uint64) (sector, sectors uint64, ok bool) {
+	if loc == 0 {
+		return 0, 0, false
+	}
+	return loc&(1<<40-1) - 1, loc >> 40, true
 }
 
 // liveAt reports whether r is a present, unexpired key at wall-clock instant now (Unix ns).

@@ -112,6 +112,13 @@ func (s *Store) Stats() Stats {
 		InsertP50:   c.insertLat.Quantile(0.50),
 		InsertP99:   c.insertLat.Quantile(0.99),
 	}
+	if fs := s.fs; fs != nil {
+		st.DiskBytes = fs.file.Size()
+		st.DiskLiveBytes = fs.live.Load()
+		st.BytesWritten = fs.written.Load()
+		st.CorruptRecords = fs.corrupt.Load()
+		st.CacheHits = gets - misses // every value stays in memory until the CLOCK cache lands
+	}
 	if s.pipe != nil {
 		p := s.pipe.Stats()
 		st.WritesBuffered = p.Accepted
@@ -120,6 +127,9 @@ func (s *Store) Stats() Stats {
 		st.WriteErrors = p.Errors
 		st.Batches = p.Batches
 		st.Syncs = p.Batches
+		if s.fs != nil {
+			st.Syncs = s.fs.syncs.Load()
+		}
 		st.BackpressureWaits = p.BackpressureWaits
 		st.BatchMean = p.MeanBatch()
 		st.BatchMax = p.MaxBatch

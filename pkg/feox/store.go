@@ -41,6 +41,9 @@ type Store struct {
 
 	// pipe carries every write to the backends; nil in memory-only mode.
 	pipe *stages.Pipeline
+	// fs and backends are the data file and the shards' writers; nil unless persistent.
+	fs       *fileStore
+	backends []*fileBackend
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -50,8 +53,10 @@ type Store struct {
 
 // Open opens a store. The zero Options value opens a memory-only store with every default.
 //
-// A Path names a data file for a persistent store; persistent mode is not available yet in
-// this version, and Open returns an error wrapping errors.ErrUnsupported for it.
+// A Path names the data file of a persistent store: Open creates it if it does not exist (but
+// not its parent directories) and otherwise recovers every record that was flushed before.
+// Open fails with ErrLocked when another open Store holds the file, and with ErrCorrupted,
+// leaving the file untouched, when it is not a feox-go data file.
 func Open(opts Options) (*Store, error) {
 	return open(opts, nil)
 }
@@ -62,9 +67,6 @@ func open(opts Options, newBackend func(shard int) stages.Backend) (*Store, erro
 	o, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
-	}
-	if o.Path != "" {
-		return nil, errUnsupportedPersistence
 	}
 	s := &Store{
 		opts:    o,
@@ -81,8 +83,19 @@ func open(opts Options, newBackend func(shard int) stages.Backend) (*Store, erro
 	s.stats.init()
 	s.ttl.init()
 	mode := "memory"
+	onDurable := markDurable
+	if o.Path != "" {
+		if err := s.openFile(); err != nil {
+			return nil, err
+		}
+		mode = "persistent"
+		newBackend = func(i int) stages.Backend { return s.backends[i] }
+		onDurable = s.onDurable
+	}
 	if newBackend != nil {
-		mode = "pipeline"
+		if mode == "memory" {
+			mode = "pipeline"
+		}
 		po := o.Pipeline
 		s.pipe, err = stages.New(stages.Options{
 			Shards:          po.Shards,
@@ -92,10 +105,13 @@ func open(opts Options, newBackend func(shard int) stages.Backend) (*Store, erro
 			FlushInterval:   po.FlushInterval,
 			DisableCoalesce: po.DisableCoalesce,
 			Backend:         newBackend,
-			OnDurable:       markDurable,
+			OnDurable:       onDurable,
 			Logger:          s.log,
 		})
 		if err != nil {
+			if s.fs != nil {
+				s.fs.file.Close()
+			}
 			return nil, err
 		}
 	}
@@ -114,8 +130,6 @@ func markDurable(b *stages.Batch) {
 	}
 }
 
-var errUnsupportedPersistence = errors.Join(errors.ErrUnsupported, errors.New("feox: persistent mode is not implemented yet"))
-
 // Close flushes every buffered write, stops every goroutine the store started and releases its
 // resources, and returns the flush's error. It is safe to call more than once; later calls
 // return nil. Every other method returns ErrClosed afterwards (Contains returns false and Len
@@ -128,6 +142,11 @@ func (s *Store) Close() error {
 		s.wg.Wait()
 		if s.pipe != nil {
 			err = s.pipe.Close()
+		}
+		if s.fs != nil {
+			if cerr := s.fs.file.Close(); err == nil {
+				err = cerr
+			}
 		}
 		s.log.Info().Int("keys", int(s.keys.Value())).Err(err).Msg("feox: store closed")
 	})

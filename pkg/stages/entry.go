@@ -74,6 +74,13 @@ type Batch struct {
 	Bytes int
 	// Seq numbers the shard's batches from 1, in the order they were formed.
 	Seq uint64
+	// Dropped lists the Delete entries that coalescing dropped together with the key's whole
+	// history in the batch (a key created and deleted within it): nothing of them is written,
+	// and OnDurable receives them here so the caller can settle them.
+	Dropped []Entry
+	// Sectors is for the backend: it may record where it wrote each entry (Sectors[i] for
+	// Entries[i]) for OnDurable to read. The pipeline only clears it.
+	Sectors []uint64
 
 	opened   time.Time
 	failGen  uint64 // the shard's failure count when the batch opened
@@ -85,6 +92,9 @@ func (b *Batch) reset() {
 	clear(b.Entries)
 	b.Entries = b.Entries[:0]
 	b.Bytes = 0
+	b.Sectors = b.Sectors[:0]
+	clear(b.Dropped)
+	b.Dropped = b.Dropped[:0]
 	clear(b.barriers)
 	b.barriers = b.barriers[:0]
 	b.err = nil

@@ -220,6 +220,13 @@ func coalesce(b *Batch, newest, oldest map[string]int) int {
 	if len(newest) == len(b.Entries) {
 		return 0
 	}
+	// Decide the create-then-delete drops before compacting: compaction overwrites entries
+	// at lower indexes, so oldest's indexes are only valid until then. -1 marks a drop.
+	for k, o := range oldest {
+		if b.Entries[newest[k]].Kind == Delete && b.Entries[o].Fresh {
+			oldest[k] = -1
+		}
+	}
 	out := b.Entries[:0]
 	bytes := 0
 	for i := range b.Entries {
@@ -227,7 +234,8 @@ func coalesce(b *Batch, newest, oldest map[string]int) int {
 		if newest[e.Key] != i {
 			continue
 		}
-		if o, ok := oldest[e.Key]; ok && e.Kind == Delete && b.Entries[o].Fresh {
+		if o, ok := oldest[e.Key]; ok && o == -1 {
+			b.Dropped = append(b.Dropped, e)
 			continue
 		}
 		out = append(out, e)

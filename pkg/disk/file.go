@@ -1,0 +1,238 @@
+// Package disk holds a store's data file: opening it under an exclusive lock, creating or
+// validating its header, growing it, and vectored writes, data syncs and reads.
+//
+// The byte layout is defined by package format (and docs/FORMAT.md); this package moves those
+// bytes to and from the file. A File is safe for concurrent use: writes and reads at distinct
+// offsets may run in parallel, and Grow is serialized.
+package disk
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/feoxdb/feox-go/pkg/format"
+)
+
+// Errors of Open and Grow. Check them with errors.Is.
+var (
+	// ErrLocked means another open File (in this or another process) holds the file's lock.
+	ErrLocked = errors.New("disk: data file is locked by another store")
+	// ErrNotStore means the file holds bytes but no valid header: it is not a data file, or
+	// both header copies are damaged. It wraps format.ErrCorrupted.
+	ErrNotStore = fmt.Errorf("%w: not a feox-go data file (no valid header)", format.ErrCorrupted)
+	// ErrFull means the filesystem refused to grow the file.
+	ErrFull = errors.New("disk: the filesystem refused to grow the data file")
+)
+
+// MinSize is the smallest size of a new data file.
+const MinSize = 1 << 20
+
+// File is an open, locked data file.
+type File struct {
+	f    *os.File
+	path string
+	hdr  format.Header
+
+	growMu sync.Mutex
+	size   atomic.Int64 // the file's size, a multiple of format.BlockSize
+}
+
+// RoundSize returns size rounded up to a whole number of blocks, at least MinSize.
+func RoundSize(size int64) int64 {
+	size = max(size, MinSize)
+	return (size + format.BlockSize - 1) / format.BlockSize * format.BlockSize
+}
+
+// Open opens the data file at path, creating it with size newSize (rounded by RoundSize) if it
+// does not exist, is empty, or holds only zero bytes. It takes an exclusive lock on the file
+// (ErrLocked if another File holds it). A file with bytes but no valid header gives ErrNotStore
+// and a file from a newer format version gives format.ErrNewerVersion; in both cases the file
+// is left exactly as it was. Open does not create parent directories. created reports whether
+// a new store was initialized.
+func Open(path string, newSize int64) (f *File, created bool, err error) {
+	osf, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, false, fmt.Errorf("disk: cannot open data file %q: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			osf.Close()
+		}
+	}()
+	st, err := osf.Stat()
+	if err != nil {
+		return nil, false, fmt.Errorf("disk: cannot stat %q: %w", path, err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, false, fmt.Errorf("disk: %q is not a regular file", path)
+	}
+	if err := lockFile(osf); err != nil {
+		return nil, false, err
+	}
+	f = &File{f: osf, path: path}
+	size := st.Size()
+	blank, err := allZero(osf, size)
+	if err != nil {
+		return nil, false, fmt.Errorf("disk: cannot read %q: %w", path, err)
+	}
+	if blank {
+		if err := f.create(RoundSize(max(newSize, size))); err != nil {
+			return nil, false, err
+		}
+		return f, true, nil
+	}
+	if size < format.DataStart {
+		return nil, false, fmt.Errorf("disk: %q: %w (%d bytes)", path, ErrNotStore, size)
+	}
+	buf := make([]byte, format.DataStart)
+	if _, err := osf.ReadAt(buf, 0); err != nil {
+		return nil, false, fmt.Errorf("disk: cannot read the header of %q: %w", path, err)
+	}
+	hdr, err := format.PickHeader(buf[:format.HeaderSize], buf[format.HeaderSize:])
+	switch {
+	case errors.Is(err, format.ErrNewerVersion):
+		return nil, false, fmt.Errorf("disk: %q: %w", path, err)
+	case err != nil:
+		return nil, false, fmt.Errorf("disk: %q: %w: %v", path, ErrNotStore, err)
+	}
+	f.hdr = hdr
+	f.size.Store(size / format.SectorSize * format.SectorSize)
+	return f, false, nil
+}
+
+// create initializes a new store of the given size: both header copies with generation 1,
+// synced, and the directory entry synced.
+func (f *File) create(size int64) error {
+	var salt [8]byte
+	if _, err := rand.Read(salt[:]); err != nil {
+		return fmt.Errorf("disk: cannot draw a salt: %w", err)
+	}
+	hdr := format.Header{
+		Version:    format.Version,
+		Generation: 1,
+		Salt:       binary.LittleEndian.Uint64(salt[:]),
+		Created:    time.Now().UnixNano(),
+	}
+	if err := f.f.Truncate(size); err != nil {
+		return fmt.Errorf("disk: cannot size %q to %d bytes: %w", f.path, size, errFull(err))
+	}
+	buf := format.AppendHeader(make([]byte, 0, format.DataStart), hdr)
+	buf = format.AppendHeader(buf, hdr)
+	if _, err := f.f.WriteAt(buf, 0); err != nil {
+		return fmt.Errorf("disk: cannot write the header of %q: %w", f.path, errFull(err))
+	}
+	if err := f.f.Sync(); err != nil {
+		return fmt.Errorf("disk: cannot sync %q: %w", f.path, err)
+	}
+	syncDir(filepath.Dir(f.path))
+	f.hdr = hdr
+	f.size.Store(size)
+	return nil
+}
+
+// errFull maps "no space" errors to ErrFull.
+func errFull(err error) error {
+	if isNoSpace(err) {
+		return fmt.Errorf("%w: %v", ErrFull, err)
+	}
+	return err
+}
+
+// syncDir makes a new directory entry durable; failure only weakens that guarantee.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+}
+
+// Header returns the file's header.
+func (f *File) Header() format.Header { return f.hdr }
+
+// Path returns the path the file was opened with.
+func (f *File) Path() string { return f.path }
+
+// Size returns the file's size in bytes.
+func (f *File) Size() int64 { return f.size.Load() }
+
+// Grow extends the file to at least size bytes (rounded up to a block). It returns an error
+// wrapping ErrFull when the filesystem refuses. The new size becomes durable with the next Sync.
+func (f *File) Grow(size int64) error {
+	f.growMu.Lock()
+	defer f.growMu.Unlock()
+	size = RoundSize(size)
+	if size <= f.size.Load() {
+		return nil
+	}
+	if err := allocate(f.f, f.size.Load(), size); err != nil {
+		return fmt.Errorf("disk: cannot grow %q to %d bytes: %w", f.path, size, errFull(err))
+	}
+	f.size.Store(size)
+	return nil
+}
+
+// WriteAt writes bufs one after another starting at offset off.
+func (f *File) WriteAt(bufs [][]byte, off int64) error {
+	if err := writev(f.f, bufs, off); err != nil {
+		return fmt.Errorf("disk: write at %d in %q: %w", off, f.path, errFull(err))
+	}
+	return nil
+}
+
+// Sync makes every completed write durable (fdatasync where available).
+func (f *File) Sync() error {
+	if err := datasync(f.f); err != nil {
+		return fmt.Errorf("disk: sync %q: %w", f.path, err)
+	}
+	return nil
+}
+
+// ReadAt fills p from offset off.
+func (f *File) ReadAt(p []byte, off int64) error {
+	if _, err := f.f.ReadAt(p, off); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return fmt.Errorf("disk: read at %d in %q: %w", off, f.path, err)
+	}
+	return nil
+}
+
+// Fd returns the file descriptor, for I/O backends that issue their own system calls.
+func (f *File) Fd() uintptr { return f.f.Fd() }
+
+// Close releases the lock and closes the file. It does not sync.
+func (f *File) Close() error {
+	return f.f.Close() // closing the descriptor releases its flock
+}
+
+// allZero reports whether the first size bytes of f are all zero (an empty file counts).
+func allZero(f *os.File, size int64) (bool, error) {
+	buf := make([]byte, 1<<20)
+	for off := int64(0); off < size; {
+		next, err := nextData(f, off, size)
+		if err != nil {
+			return false, err
+		}
+		if next >= size {
+			return true, nil
+		}
+		n := min(int64(len(buf)), size-next)
+		if _, err := f.ReadAt(buf[:n], next); err != nil {
+			return false, err
+		}
+		if !format.IsZeroed(buf[:n]) {
+			return false, nil
+		}
+		off = next + n
+	}
+	return true, nil
+}

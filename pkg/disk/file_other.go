@@ -1,0 +1,30 @@
+//go:build !linux
+
+package disk
+
+import (
+	"errors"
+	"os"
+	"syscall"
+)
+
+// lockFile is a no-op where flock is not bound: a second Open is not detected there.
+func lockFile(*os.File) error { return nil }
+
+func nextData(_ *os.File, off, _ int64) (int64, error) { return off, nil }
+
+func allocate(f *os.File, _, size int64) error { return f.Truncate(size) }
+
+func datasync(f *os.File) error { return f.Sync() }
+
+func writev(f *os.File, bufs [][]byte, off int64) error {
+	for _, b := range bufs {
+		if _, err := f.WriteAt(b, off); err != nil {
+			return err
+		}
+		off += int64(len(b))
+	}
+	return nil
+}
+
+func isNoSpace(err error) bool { return errors.Is(err, syscall.ENOSPC) }

@@ -1,0 +1,387 @@
+package feox
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/rs/zerolog"
+
+	"github.com/feoxdb/feox-go/pkg/alloc"
+	"github.com/feoxdb/feox-go/pkg/disk"
+	"github.com/feoxdb/feox-go/pkg/format"
+	"github.com/feoxdb/feox-go/pkg/stages"
+)
+
+// fileStore is the persistent side of a Store: the data file and its free space, shared by the
+// shards' backends.
+type fileStore struct {
+	file *disk.File
+	salt uint64
+	log  zerolog.Logger
+
+	mu    sync.Mutex // guards space
+	space *alloc.Allocator
+
+	batch                                  atomic.Uint64 // store-wide batch numbers
+	written, syncs, live, corrupt, retired atomic.Int64
+}
+
+const sectorSize = format.SectorSize
+
+// sectorsOf returns the number of sectors a record of key and value occupies.
+func sectorsOf(keyLen, valueLen int) uint64 {
+	return uint64(format.RecordSize(keyLen, valueLen) / sectorSize)
+}
+
+// fileBackend writes one shard's batches with pwrite and fdatasync. Its retirement lists hold
+// extents of versions that were replaced or deleted: retireNow are zeroed by the shard's next
+// batch and become free space after its sync; retireLater (deletion records) move to
+// retireNow only after that, so a deletion record is erased strictly after the versions it
+// deleted.
+type fileBackend struct {
+	fs *fileStore
+
+	mu                     sync.Mutex // guards the retirement lists
+	retireNow, retireLater []alloc.Extent
+
+	// scratch, used by Submit only
+	buf   []byte
+	sizes []uint64
+	exts  []alloc.Extent
+}
+
+var zeroSector = make([]byte, sectorSize)
+
+// retire queues extents for erasure; later marks deletion records.
+func (be *fileBackend) retire(e alloc.Extent, later bool) {
+	be.mu.Lock()
+	if later {
+		be.retireLater = append(be.retireLater, e)
+	} else {
+		be.retireNow = append(be.retireNow, e)
+	}
+	be.mu.Unlock()
+}
+
+// retireRecord queues the extent of r, a durable version, for retirement, once.
+func (be *fileBackend) retireRecord(r *record, later bool) {
+	sector, n, ok := unpackLoc(r.loc.Load())
+	if ok && r.retired.CompareAndSwap(false, true) {
+		be.retire(alloc.Extent{Off: sector, Len: n}, later)
+	}
+}
+
+// Submit writes the batch's records into fresh extents, erases the first sector of the extents
+// queued for retirement, and syncs once. It does the whole job; Complete only reports.
+func (be *fileBackend) Submit(b *stages.Batch) error {
+	fs := be.fs
+	be.mu.Lock()
+	now, later := be.retireNow, be.retireLater
+	be.retireNow, be.retireLater = nil, nil
+	be.mu.Unlock()
+
+	be.sizes = be.sizes[:0]
+	var need uint64
+	for i := range b.Entries {
+		e := &b.Entries[i]
+		n := sectorsOf(len(e.Key), len(e.Value))
+		be.sizes = append(be.sizes, n)
+		need += n
+	}
+	exts, err := fs.allocate(be.sizes, be.exts[:0], need)
+	if err != nil {
+		be.restore(now, later)
+		return err
+	}
+	be.exts = exts
+	batchNo := fs.batch.Add(1)
+	be.buf = be.buf[:0]
+	for i := range b.Entries {
+		e := &b.Entries[i]
+		kind := format.KindValue
+		if e.Kind == stages.Delete {
+			kind = format.KindDelete
+		}
+		// The key's bytes are only read by AppendRecord.
+		key := unsafe.Slice(unsafe.StringData(e.Key), len(e.Key))
+		be.buf = format.AppendRecord(be.buf, &format.Record{Kind: kind, Key: key,
+			Value: e.Value, TS: e.TS, Seq: e.Seq, Expiry: e.Expiry, Batch: batchNo},
+			exts[i].Off, fs.salt)
+	}
+	err = be.write(exts)
+	if err == nil {
+		for _, e := range now {
+			if err = fs.file.WriteAt([][]byte{zeroSector}, int64(e.Off*sectorSize)); err != nil {
+				break
+			}
+		}
+	}
+	if err == nil {
+		err = fs.file.Sync()
+	}
+	if err != nil {
+		// The new extents may hold complete records: erase them before they are reused.
+		be.restore(append(now, exts...), later)
+		return err
+	}
+	fs.syncs.Add(1)
+	fs.written.Add(int64(len(be.buf)))
+	fs.retired.Add(int64(len(now)))
+	fs.mu.Lock()
+	var freeErr error
+	for _, e := range now {
+		if err := fs.space.Free(e); err != nil && freeErr == nil {
+			freeErr = err // each extent is queued once, so this is a bug; the space leaks
+		}
+		fs.live.Add(-int64(e.Len * sectorSize))
+	}
+	fs.mu.Unlock()
+	if freeErr != nil {
+		fs.log.Error().Err(freeErr).Msg("feox: releasing a retired extent failed")
+	}
+	for _, e := range exts {
+		b.Sectors = append(b.Sectors, e.Off)
+		fs.live.Add(int64(e.Len * sectorSize))
+	}
+	be.mu.Lock()
+	be.retireNow = append(be.retireNow, later...)
+	be.mu.Unlock()
+	return nil
+}
+
+// restore puts retirement work that a failed batch did not finish back in the queues.
+func (be *fileBackend) restore(now, later []alloc.Extent) {
+	be.mu.Lock()
+	be.retireNow = append(be.retireNow, now...)
+	be.retireLater = append(be.retireLater, later...)
+	be.mu.Unlock()
+}
+
+// write writes the encoded batch, one vectored write per run of adjacent extents.
+func (be *fileBackend) write(exts []alloc.Extent) error {
+	pos := uint64(0)
+	for i := 0; i < len(exts); {
+		j := i + 1
+		end := exts[i].Off + exts[i].Len
+		for j < len(exts) && exts[j].Off == end {
+			end += exts[j].Len
+			j++
+		}
+		n := (end - exts[i].Off) * sectorSize
+		if err := be.fs.file.WriteAt([][]byte{be.buf[pos : pos+n]}, int64(exts[i].Off*sectorSize)); err != nil {
+			return err
+		}
+		pos += n
+		i = j
+	}
+	return nil
+}
+
+// Complete reports the outcome of Submit, which did all the work.
+func (be *fileBackend) Complete(*stages.Batch) error { return nil }
+
+// allocate finds extents for a batch, growing the file when the free space is too small.
+func (fs *fileStore) allocate(sizes []uint64, dst []alloc.Extent, need uint64) ([]alloc.Extent, error) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	exts, err := fs.space.AllocRun(sizes, dst)
+	if !errors.Is(err, alloc.ErrNoSpace) {
+		return exts, err
+	}
+	size := fs.file.Size()
+	grown := max(size+size/4, size+int64(need+sectorSize)*sectorSize)
+	if err := fs.file.Grow(grown); err != nil {
+		return dst, fmt.Errorf("%w: %v", ErrStoreFull, err)
+	}
+	if err := fs.space.Grow(uint64(fs.file.Size()) / sectorSize); err != nil {
+		return dst, err
+	}
+	return fs.space.AllocRun(sizes, dst)
+}
+
+// onDurable is the complete stage's report of a durable batch (persistent mode): it records
+// where each version lives and queues the extents of the versions they replaced for
+// retirement.
+func (s *Store) onDurable(b *stages.Batch) {
+	be := s.backends[b.Shard]
+	for i := range b.Entries {
+		e := &b.Entries[i]
+		r, ok := e.Ref.(*record)
+		if !ok {
+			continue
+		}
+		n := sectorsOf(len(e.Key), len(e.Value))
+		r.loc.Store(packLoc(b.Sectors[i], n))
+		r.durable.Store(true)
+		switch {
+		case r.dead:
+			// A deletion record is erased after the versions it deletes.
+			be.retireRecord(r, true)
+		case r.superseded.Load():
+			be.retireRecord(r, false)
+		}
+		// Retire the newest older version on disk; mark the unwritten ones in between so that
+		// they are retired as soon as a retry writes them.
+		for p := r.prev; p != nil; p = p.prev {
+			if p.loc.Load() != 0 {
+				if !p.dead {
+					be.retireRecord(p, false)
+				}
+				break
+			}
+			p.superseded.Store(true)
+		}
+		r.prev = nil
+	}
+	// A deletion dropped with its key's whole batch history wrote nothing and supersedes nothing
+	// on disk: its tombstone is settled.
+	for i := range b.Dropped {
+		if r, ok := b.Dropped[i].Ref.(*record); ok {
+			r.prev = nil
+			r.durable.Store(true)
+		}
+	}
+}
+
+// errNewerFormat is returned by Open for a data file written by a newer feox-go.
+var errNewerFormat = errors.New("feox: the data file was written by a newer version of feox-go")
+
+// openFile opens (or creates) the data file, recovers its records into the indexes and sets up
+// one backend per shard.
+func (s *Store) openFile() error {
+	o := &s.opts
+	if o.Pipeline.IO == IOUring {
+		return fmt.Errorf("feox: IOUring requested: %w: the io_uring backend is not available in this build", errors.ErrUnsupported)
+	}
+	f, created, err := disk.Open(o.Path, o.FileSize)
+	switch {
+	case errors.Is(err, disk.ErrLocked):
+		return fmt.Errorf("%w: %s", ErrLocked, o.Path)
+	case errors.Is(err, format.ErrNewerVersion):
+		return fmt.Errorf("%w: %s: %v", errors.Join(errNewerFormat, errors.ErrUnsupported), o.Path, err)
+	case errors.Is(err, format.ErrCorrupted):
+		return fmt.Errorf("%w: %v", ErrCorrupted, err)
+	case err != nil:
+		return err
+	}
+	fs := &fileStore{file: f, salt: f.Header().Salt, log: s.log, space: alloc.New()}
+	s.fs = fs
+	if err := fs.space.Grow(uint64(f.Size()) / sectorSize); err != nil {
+		f.Close()
+		return err
+	}
+	if err := fs.space.Reserve(alloc.Extent{Off: 0, Len: format.DataStart / sectorSize}); err != nil {
+		f.Close()
+		return err
+	}
+	if !created {
+		if err := s.recover(); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	s.backends = make([]*fileBackend, o.Pipeline.Shards)
+	for i := range s.backends {
+		s.backends[i] = &fileBackend{fs: fs}
+	}
+	s.log.Info().Str("path", o.Path).Bool("created", created).Int64("keys", s.keys.Value()).
+		Int64("file_bytes", f.Size()).Msg("feox: data file opened")
+	return nil
+}
+
+// found is the newest version of a key met by the recovery scan so far.
+type found struct {
+	hdr    format.RecordHeader
+	sector uint64
+	value  []byte
+}
+
+// recover rebuilds the indexes from the data file: per key the record with the largest
+// sequence number wins; a winning deletion or an expired winner leaves the key absent. Every
+// losing, torn, deleted or expired record is erased (in that order: older versions first,
+// synced, then the deletion records), and every extent not held by a live record becomes free
+// space.
+func (s *Store) recover() error {
+	fs := s.fs
+	winners := make(map[string]*found)
+	var erase []alloc.Extent
+	st, err := fs.file.Scan(func(r *disk.Found) error {
+		ext := alloc.Extent{Off: r.Sector, Len: uint64(r.Header.Size / sectorSize)}
+		w := winners[string(r.Key)]
+		if w != nil && r.Header.Seq <= w.hdr.Seq {
+			erase = append(erase, ext)
+			return nil
+		}
+		if w != nil {
+			erase = append(erase, alloc.Extent{Off: w.sector, Len: uint64(w.hdr.Size / sectorSize)})
+		} else {
+			w = new(found)
+			winners[string(r.Key)] = w
+		}
+		w.hdr, w.sector = r.Header, r.Sector
+		w.value = append(w.value[:0], r.Value...)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrCorrupted, err)
+	}
+	fs.corrupt.Store(st.Torn)
+	fs.batch.Store(st.MaxBatch)
+	for _, sec := range st.TornSectors {
+		erase = append(erase, alloc.Extent{Off: sec, Len: 1})
+	}
+	now := wallNow()
+	var later []alloc.Extent
+	var maxSeq uint64
+	for k, w := range winners {
+		maxSeq = max(maxSeq, w.hdr.Seq)
+		ext := alloc.Extent{Off: w.sector, Len: uint64(w.hdr.Size / sectorSize)}
+		if w.hdr.Kind == format.KindDelete || (w.hdr.Expiry != 0 && now >= w.hdr.Expiry) {
+			later = append(later, ext)
+			continue
+		}
+		if err := fs.space.Reserve(ext); err != nil {
+			return fmt.Errorf("%w: records overlap at sector %d: %v", ErrCorrupted, w.sector, err)
+		}
+		r := &record{key: k, value: w.value, ts: w.hdr.TS, seq: w.hdr.Seq, expiry: w.hdr.Expiry}
+		r.loc.Store(packLoc(w.sector, ext.Len))
+		r.durable.Store(true)
+		s.hash.Store(k, r)
+		s.ordered.Insert(k)
+		s.keys.Inc()
+		s.mem.Add(r.cost())
+		fs.live.Add(int64(ext.Len * sectorSize))
+		if r.expiry != 0 {
+			s.ttl.update(k, 0, r.expiry)
+		}
+	}
+	for i := range s.clocks {
+		s.clocks[i].seq.Store(maxSeq)
+	}
+	// Torn records keep a verifiable header until erased; erase them with the losers.
+	if err := s.eraseAtOpen(erase); err != nil {
+		return err
+	}
+	if err := s.eraseAtOpen(later); err != nil {
+		return err
+	}
+	s.log.Info().Int64("records", st.Records).Int64("torn", st.Torn).Int("erased", len(erase)+len(later)).
+		Int64("bytes_read", st.Bytes).Msg("feox: recovery done")
+	return nil
+}
+
+// eraseAtOpen zeroes the first sector of each extent and syncs. The extents stay free space.
+func (s *Store) eraseAtOpen(exts []alloc.Extent) error {
+	if len(exts) == 0 {
+		return nil
+	}
+	for _, e := range exts {
+		if err := s.fs.file.WriteAt([][]byte{zeroSector}, int64(e.Off*sectorSize)); err != nil {
+			return err
+		}
+	}
+	return s.fs.file.Sync()
+}
