@@ -3,13 +3,14 @@ module github.com/feoxdb/feox-go
 go 1.26.8
 
 require (
-	github.com/evanphx/json-patch/v5 v5.9.11 // indirect
-	github.com/google/btree v1.1.3 // indirect
+	github.com/evanphx/json-patch/v5 v5.9.11
+	github.com/google/btree v1.1.3
+	github.com/puzpuzpuz/xsync/v4 v4.5.0
+	github.com/rs/zerolog v1.35.1
+	golang.org/x/sys v0.50.0
+)
+
+require (
 	github.com/mattn/go-colorable v0.1.14 // indirect
 	github.com/mattn/go-isatty v0.0.20 // indirect
-	github.com/panjf2000/ants/v2 v2.12.1 // indirect
-	github.com/puzpuzpuz/xsync/v4 v4.5.0 // indirect
-	github.com/rs/zerolog v1.35.1 // indirect
-	golang.org/x/sync v0.11.0 // indirect
-	golang.org/x/sys v0.50.0 // indirect
 )

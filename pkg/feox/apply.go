@@ -106,19 +106,29 @@ func (s *Store) applyOnce(k string, c *clock, shard int, explicit, startSeq uint
 		}
 		ts := explicit
 		if ts == 0 {
+			// A tombstone leaves no lasting timestamp: the key starts afresh from the wall
+			// clock (versions are ordered by sequence number, not timestamp).
 			var prev *record
-			if loaded {
+			if loaded && !old.dead {
 				prev = old
 			}
 			if ts = autoTS(now, prev); ts == 0 {
-				ferr = ErrOlderTimestamp
-				return old, xsync.CancelOp
+				if !d.del {
+					ferr = ErrOlderTimestamp
+					return old, xsync.CancelOp
+				}
+				ts = prev.ts // deleting a key that holds the largest timestamp
 			}
+		}
+		// Explicit-timestamp writers in flight other than this one.
+		others := c.inflight.Load()
+		if explicit != 0 {
+			others--
 		}
 		// A sequence number taken by an attempt that fails is simply skipped.
 		seq := c.seq.Add(1)
 		if d.del {
-			tomb, ok := s.deleteVersion(shard, c, old, ts, seq)
+			tomb, ok := s.deleteVersion(shard, old, ts, seq, others > 0)
 			if !ok {
 				full = true
 				return old, xsync.CancelOp
@@ -148,7 +158,7 @@ func (s *Store) applyOnce(k string, c *clock, shard int, explicit, startSeq uint
 			full = true
 			return old, xsync.CancelOp
 		}
-		if loaded && old.guardSeq != 0 && c.inflight.Load() > 0 {
+		if loaded && old.guardSeq != 0 && others > 0 {
 			next.guardTs, next.guardSeq = old.guardTs, old.guardSeq
 		}
 		if !loaded || old.dead {
@@ -166,17 +176,18 @@ func (s *Store) applyOnce(k string, c *clock, shard int, explicit, startSeq uint
 // deleteVersion deletes old, the newest record of its key, inside the key's critical section:
 // it hands the deletion to the pipeline (false if the ring is full: nothing changed) and
 // updates the indexes and counters. It returns the tombstone to publish in place of old, or
-// nil to remove the key from the hash index. A tombstone is left when an explicit-timestamp
-// writer of the key's clock may be in flight (it must beat the delete) and, in persistent mode,
+// nil to remove the key from the hash index. A tombstone is left when inflight reports another
+// explicit-timestamp writer of the key's clock in flight (it must beat the delete) and, in
+// persistent mode,
 // until the deletion is durable: the tombstone links the key's next incarnation to the versions
 // still on disk, so that they are retired in order. The background goroutine removes
 // tombstones once neither reason holds.
-func (s *Store) deleteVersion(shard int, c *clock, old *record, ts, seq uint64) (*record, bool) {
+func (s *Store) deleteVersion(shard int, old *record, ts, seq uint64, inflight bool) (*record, bool) {
 	k := old.key
 	var tomb *record
-	if s.fs != nil || c.inflight.Load() > 0 {
+	if s.fs != nil || inflight {
 		tomb = &record{key: k, ts: ts, seq: seq, dead: true}
-		if c.inflight.Load() > 0 {
+		if inflight {
 			tomb.guardTs, tomb.guardSeq = max(ts, old.guardTs), seq
 		}
 		if s.fs != nil {
@@ -241,7 +252,7 @@ func (s *Store) expire(r *record, now int64) bool {
 			ts = old.ts
 		}
 		// A full ring leaves the key for a later sweep rather than block the sweeper.
-		tomb, ok := s.deleteVersion(shard, c, old, ts, c.seq.Add(1))
+		tomb, ok := s.deleteVersion(shard, old, ts, c.seq.Add(1), c.inflight.Load() > 0)
 		if !ok {
 			return old, xsync.CancelOp
 		}

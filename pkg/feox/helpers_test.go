@@ -1,0 +1,113 @@
+package feox_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/feoxdb/feox-go/pkg/feox"
+)
+
+// waitBound is the generous upper bound for "eventually" conditions: far above what any
+// correct implementation needs, so that a loaded CI machine cannot make a test flaky.
+const waitBound = 10 * time.Second
+
+// openStore opens a memory-only store with opts and closes it when the test ends.
+func openStore(tb testing.TB, opts feox.Options) *feox.Store {
+	tb.Helper()
+	s, err := feox.Open(opts)
+	if err != nil {
+		tb.Fatalf("Open(%+v): %v", opts, err)
+	}
+	tb.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			tb.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+// noSweep returns Options with the background TTL sweep disabled, so that expired keys stay in
+// the store (invisible) for the whole test.
+func noSweep() feox.Options { return feox.Options{TTLSweepInterval: -1} }
+
+// eventually polls cond every millisecond until it returns true, and fails the test if it has
+// not within timeout.
+func eventually(tb testing.TB, timeout time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("%s: still false after %v", what, timeout)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// mustInsert stores value under key and fails the test on error.
+func mustInsert(tb testing.TB, s *feox.Store, key, value string) {
+	tb.Helper()
+	if _, err := s.Insert([]byte(key), []byte(value)); err != nil {
+		tb.Fatalf("Insert(%q, %q): %v", key, value, err)
+	}
+}
+
+// mustInsertTTL stores value under key with ttl and fails the test on error.
+func mustInsertTTL(tb testing.TB, s *feox.Store, key, value string, ttl time.Duration) {
+	tb.Helper()
+	if _, err := s.InsertWithTTL([]byte(key), []byte(value), ttl); err != nil {
+		tb.Fatalf("InsertWithTTL(%q, %q, %v): %v", key, value, ttl, err)
+	}
+}
+
+// wantValue fails the test unless key holds exactly want.
+func wantValue(tb testing.TB, s *feox.Store, key, want string) {
+	tb.Helper()
+	got, err := s.Get([]byte(key))
+	if err != nil {
+		tb.Fatalf("Get(%q): %v, want %q", key, err, want)
+	}
+	if !bytes.Equal(got, []byte(want)) {
+		tb.Fatalf("Get(%q) = %q, want %q", key, got, want)
+	}
+}
+
+// wantAbsent fails the test unless key is absent for Get and Contains.
+func wantAbsent(tb testing.TB, s *feox.Store, key string) {
+	tb.Helper()
+	if v, err := s.Get([]byte(key)); !errors.Is(err, feox.ErrNotFound) {
+		tb.Fatalf("Get(%q) = %q, %v; want ErrNotFound", key, v, err)
+	}
+	if s.Contains([]byte(key)) {
+		tb.Fatalf("Contains(%q) = true, want false", key)
+	}
+}
+
+// waitExpired waits until key is no longer visible (its TTL has passed).
+func waitExpired(tb testing.TB, s *feox.Store, key string) {
+	tb.Helper()
+	eventually(tb, waitBound, "key "+key+" expires", func() bool { return !s.Contains([]byte(key)) })
+}
+
+// counter encodes n as an 8-byte little-endian counter value.
+func counter(n int64) []byte {
+	return binary.LittleEndian.AppendUint64(nil, uint64(n))
+}
+
+// recordOverhead returns the fixed per-key overhead of MemoryUsage, found by inserting one key
+// into an empty store.
+func recordOverhead(tb testing.TB) int64 {
+	tb.Helper()
+	s := openStore(tb, feox.Options{})
+	if got := s.MemoryUsage(); got != 0 {
+		tb.Fatalf("MemoryUsage of an empty store = %d, want 0", got)
+	}
+	mustInsert(tb, s, "k", "v")
+	c := s.MemoryUsage() - 2
+	if c < 0 {
+		tb.Fatalf("MemoryUsage after one 1-byte key and 1-byte value = %d, want at least 2", c+2)
+	}
+	return c
+}
