@@ -24,20 +24,25 @@
 // Flush pushes a barrier into every ring behind all entries enqueued before it. The barrier
 // closes its batch and is answered when that batch is durable: with nil, or with the first
 // backend error since the batch opened. A failed batch's entries are not dropped: they go back
-// to the owner, which retries them (after a backoff from 1 ms doubling to 1 s, or at once when
-// a Flush asks) until the backend heals. Close flushes, stops the goroutines and reports the
-// outcome of the last batch; entries still failing then are dropped.
+// to the owner, which retries them all in its next batch (after a backoff from 1 ms doubling to
+// 1 s; a Flush or Close takes them at once) until the backend heals. Close flushes, stops the
+// goroutines and reports the outcome of the last batch; entries still failing then are dropped.
 //
 // # Memory bound
 //
 // Each shard has Depth batches in circulation (default 4); when all are between the batch and
 // complete stages the owner stops draining, its ring fills, and producers wait (backpressure)
-// instead of queueing without bound. Entries of failed batches re-enter batches before any new
-// entry. So one shard holds at most RingSize + 2 x Depth x BatchEntries accepted entries that
-// are not yet durable, and at most about 2 x Depth x BatchBytes plus RingSize entries' bytes;
-// the whole pipeline holds Shards times that. With the defaults (1024 slots, 4 batches of 1024
-// entries or 16 MiB) and 100-byte values that is about 9,200 entries (1.4 MB) per shard; with
-// large values the bytes bound (about 128 MiB per shard plus the ring) dominates. On a crash
-// those are the writes at risk; a write older than FlushInterval plus the time of one batch's
-// I/O per batch ahead of it is already durable.
+// instead of queueing without bound. While the owner waits for a free batch it may hold up to
+// min(RingSize, 256) entries it already took from the ring, and the ring fills again behind
+// them. So, while the backend keeps up or is merely slow, one shard holds at most
+// RingSize + min(RingSize, 256) + (Depth+1) x BatchEntries accepted entries that are not yet
+// durable (about 6,400 entries, 1 MB with 100-byte values, at the defaults), and their bytes are
+// bounded by (Depth+1) x BatchBytes plus the ring's entries; the pipeline holds Shards times
+// that. On a crash, those are the writes at risk.
+//
+// When the backend fails, the failed entries wait and join the next batch, which the owner forms
+// only after a backoff (from 1 ms, doubling to 1 s): producers are throttled to about one batch
+// per backoff, and coalescing keeps only the newest failed version of each key, so an outage
+// holds at most one entry per key written during it on top of the bound above. With
+// DisableCoalesce that last bound does not hold.
 package stages

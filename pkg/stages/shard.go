@@ -80,31 +80,30 @@ func (sh *shard) runBatch() {
 	defer close(sh.toCoalesce)
 	o := &sh.p.opts
 	var cur *Batch
-	open := func() {
+	// open starts a batch. Failed entries waiting for a retry join it, all of them (coalescing
+	// then keeps one version per key, which bounds what a long outage can pile up); unless
+	// force is set (a flush or Close asks), the owner first waits out the retry backoff, and
+	// meanwhile the ring fills and producers wait.
+	open := func(force bool) {
 		if cur != nil {
 			return
 		}
-		// After a failure, wait out the backoff before retrying; meanwhile the ring fills
-		// and producers wait, so failed entries cannot pile up without bound.
-		if d := sh.retryWait(); d > 0 {
+		cur = <-sh.free // all Depth batches in flight: wait, and let the ring fill (backpressure)
+		if d := sh.retryWait(); d > 0 && !force {
 			time.Sleep(d)
 		}
-		cur = <-sh.free // all Depth batches in flight: wait, and let the ring fill (backpressure)
 		cur.reset()
 		sh.batchSeq++
 		cur.Seq = sh.batchSeq
 		cur.opened = time.Now()
-		// Take at most one batch worth of failed entries; new entries join only once none wait.
 		sh.mu.Lock()
 		cur.failGen = sh.failGen
-		n := min(len(sh.pending), o.BatchEntries)
-		for i := range n {
+		for i := range sh.pending {
 			cur.Bytes += sh.pending[i].size()
 		}
-		cur.Entries = append(cur.Entries, sh.pending[:n]...)
-		rest := copy(sh.pending, sh.pending[n:])
-		clear(sh.pending[rest:])
-		sh.pending = sh.pending[:rest]
+		cur.Entries = append(cur.Entries, sh.pending...)
+		clear(sh.pending)
+		sh.pending = sh.pending[:0]
 		sh.mu.Unlock()
 		sh.timer.Reset(o.FlushInterval)
 	}
@@ -118,7 +117,7 @@ func (sh *shard) runBatch() {
 	for {
 		if !sh.ring.Wait() {
 			// Closed and drained: ship what is left behind a final barrier.
-			open()
+			open(true)
 			bar := &barrier{done: sh.final}
 			cur.barriers = append(cur.barriers, bar)
 			ship()
@@ -132,25 +131,21 @@ func (sh *shard) runBatch() {
 			e := &buf[i]
 			switch {
 			case e.isWrite():
-				open()
-				for len(cur.Entries) >= o.BatchEntries { // filled by failed entries alone
-					ship()
-					open()
-				}
+				sh.accepted.Add(1)
+				open(false)
 				cur.Entries = append(cur.Entries, *e)
 				cur.Bytes += e.size()
-				sh.accepted.Add(1)
 				if len(cur.Entries) >= o.BatchEntries || cur.Bytes >= o.BatchBytes {
 					ship()
 				}
 			case e.ctl.barrier != nil:
-				open()
+				open(true)
 				cur.barriers = append(cur.barriers, e.ctl.barrier)
 				sh.barriers.Add(1)
 				ship()
 			case e.ctl.tick:
 				if cur == nil && sh.retryDue() {
-					open()
+					open(true)
 					ship()
 				}
 			}
@@ -218,7 +213,7 @@ func coalesce(b *Batch, newest, oldest map[string]int) int {
 		}
 	}
 	if len(newest) == len(b.Entries) {
-		return 0
+		return 0 // every key once: nothing to do
 	}
 	// Decide the create-then-delete drops before compacting: compaction overwrites entries
 	// at lower indexes, so oldest's indexes are only valid until then. -1 marks a drop.
@@ -227,14 +222,19 @@ func coalesce(b *Batch, newest, oldest map[string]int) int {
 			oldest[k] = -1
 		}
 	}
+	// Emit each key's newest version at the key's first appearance. Every read is at an index
+	// at or after the one being written, so compacting in place is safe.
 	out := b.Entries[:0]
 	bytes := 0
 	for i := range b.Entries {
-		e := b.Entries[i]
-		if newest[e.Key] != i {
-			continue
+		k := b.Entries[i].Key
+		j, ok := newest[k]
+		if !ok {
+			continue // emitted already
 		}
-		if o, ok := oldest[e.Key]; ok && o == -1 {
+		delete(newest, k)
+		e := b.Entries[j]
+		if o, ok := oldest[k]; ok && o == -1 {
 			b.Dropped = append(b.Dropped, e)
 			continue
 		}
@@ -275,8 +275,10 @@ func (sh *shard) runComplete() {
 		if b.err != nil {
 			barErr = sh.fail(b)
 		} else {
-			if len(b.Entries) > 0 {
-				sh.batches.Add(1)
+			if len(b.Entries) > 0 || len(b.Dropped) > 0 {
+				if len(b.Entries) > 0 {
+					sh.batches.Add(1)
+				}
 				sh.entries.Add(int64(len(b.Entries)))
 				if n := int64(len(b.Entries)); n > sh.maxBatch.Load() {
 					sh.maxBatch.Store(n) // only this goroutine writes maxBatch
@@ -308,7 +310,17 @@ func (sh *shard) fail(b *Batch) error {
 	sh.p.opts.Logger.Warn().Err(b.err).Int("shard", sh.id).Int("entries", len(b.Entries)).
 		Msg("stages: batch failed; entries kept for retry")
 	sh.mu.Lock()
-	sh.pending = append(sh.pending, b.Entries...)
+	// The failed write may have reached the disk in part, so a retried version no longer
+	// proves that nothing of its key is there: clear Fresh. Dropped deletes are retried as
+	// real deletes for the same reason.
+	for _, e := range b.Entries {
+		e.Fresh = false
+		sh.pending = append(sh.pending, e)
+	}
+	for _, e := range b.Dropped {
+		e.Fresh = false
+		sh.pending = append(sh.pending, e)
+	}
 	sh.backoff = min(max(2*sh.backoff, retryMin), retryMax)
 	sh.retryAt = time.Now().Add(sh.backoff)
 	sh.lastErr = b.err
@@ -319,9 +331,15 @@ func (sh *shard) fail(b *Batch) error {
 	return b.err
 }
 
-// healed resets the backoff after a successful batch.
+// healed resets the backoff after a successful batch and, if failed entries still wait,
+// wakes the owner to retry them now.
 func (sh *shard) healed() {
 	sh.mu.Lock()
 	sh.backoff = 0
+	sh.retryAt = time.Time{}
+	waiting := len(sh.pending) > 0
 	sh.mu.Unlock()
+	if waiting {
+		sh.retryTimer.Reset(0)
+	}
 }

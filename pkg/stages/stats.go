@@ -4,8 +4,9 @@ import "time"
 
 // Stats are a pipeline's counters, summed over its shards.
 type Stats struct {
-	// Accepted counts entries the batch stages took from the rings; Buffered is the number
-	// accepted but not yet durable, rings included.
+	// Accepted counts entries the batch stages took from the rings; Buffered is the number of
+	// those not yet durable (nor dropped by coalescing): in batches or waiting for a retry.
+	// Entries still in the rings are counted by neither.
 	Accepted, Buffered int64
 	// Batches counts durable non-empty batches; Entries the entries they held (after
 	// coalescing); MaxBatch the largest of them.
@@ -53,7 +54,6 @@ func (p *Pipeline) Stats() Stats {
 		s.CoalesceTime += time.Duration(sh.coalesceNs.Load())
 		s.SubmitTime += time.Duration(sh.submitNs.Load())
 		s.CompleteTime += time.Duration(sh.completeNs.Load())
-		s.Buffered += int64(sh.ring.Len())
 	}
 	s.Buffered += s.Accepted - s.Durable - s.Coalesced
 	return s
