@@ -2,6 +2,8 @@ package feox
 
 import (
 	"hash/maphash"
+	"strings"
+	"unsafe"
 
 	"github.com/puzpuzpuz/xsync/v4"
 
@@ -11,7 +13,7 @@ import (
 // decision is what a write decides inside its key's critical section, given the key's live
 // record.
 type decision struct {
-	value  []byte // the new version's value; it must not be modified afterwards
+	kv     []byte // the new version's key and value (see newKV); not modified afterwards
 	expiry int64  // the new version's expiry (Unix ns), 0 = none
 	del    bool   // delete the key instead of writing a version
 	noop   bool   // change nothing (and report the live record as both prev and next)
@@ -31,7 +33,9 @@ type outcome struct {
 type decideFunc func(cur *record, now int64) (decision, error)
 
 // apply runs one write of key atomically with respect to every other write of the same key.
-// explicit is the caller's timestamp, 0 for an automatic one.
+// explicit is the caller's timestamp, 0 for an automatic one. kv, if not nil, is the buffer
+// the write will publish (its key part is used as the hash index's entry key, so that the
+// entry keeps no older version's buffer alive).
 //
 // The write is published in the hash index and, for a creation or deletion, in the ordered
 // index, all inside the hash index's per-bucket critical section, so the ordered index follows
@@ -39,7 +43,7 @@ type decideFunc func(cur *record, now int64) (decision, error)
 // shard inside the same critical section, so the versions of a key enter the ring in the order
 // they were made; when the ring is full the write is undone, waits for room outside the
 // critical section and starts again.
-func (s *Store) apply(key []byte, explicit uint64, decide decideFunc) (outcome, error) {
+func (s *Store) apply(key, kv []byte, explicit uint64, decide decideFunc) (outcome, error) {
 	h := maphash.Bytes(s.seed, key)
 	c := &s.clocks[h&(clockShards-1)]
 	shard := 0
@@ -54,12 +58,13 @@ func (s *Store) apply(key []byte, explicit uint64, decide decideFunc) (outcome, 
 		defer c.inflight.Add(-1)
 		startSeq = c.seq.Load()
 	}
-	// Reuse the key string the index already holds, so that an update neither allocates a key
-	// nor makes the hash index keep a second copy of it.
 	var k string
-	if r := s.lookup(key); r != nil {
-		k = r.key
-	} else {
+	switch r := s.lookup(key); {
+	case kv != nil:
+		k = unsafe.String(unsafe.SliceData(kv), len(key))
+	case r != nil:
+		k = r.key() // the write will most likely publish r's buffer again
+	default:
 		k = string(key)
 	}
 	for {
@@ -139,7 +144,7 @@ func (s *Store) applyOnce(k string, c *clock, shard int, explicit, startSeq uint
 			}
 			return nil, xsync.DeleteOp
 		}
-		next := &record{key: k, value: d.value, ts: ts, seq: seq, expiry: d.expiry}
+		next := &record{kv: d.kv, klen: len(k), ts: ts, seq: seq, expiry: d.expiry}
 		if s.fs != nil && loaded {
 			next.prev = old
 		}
@@ -152,7 +157,7 @@ func (s *Store) applyOnce(k string, c *clock, shard int, explicit, startSeq uint
 			ferr = err
 			return old, xsync.CancelOp
 		}
-		if !s.enqueue(shard, stages.Entry{Key: k, Value: next.value, TS: ts, Seq: seq,
+		if !s.enqueue(shard, stages.Entry{Key: k, Value: next.value(), TS: ts, Seq: seq,
 			Expiry: next.expiry, Kind: stages.Put, Fresh: cur == nil, Ref: next}) {
 			s.mem.Add(-delta)
 			full = true
@@ -162,7 +167,7 @@ func (s *Store) applyOnce(k string, c *clock, shard int, explicit, startSeq uint
 			next.guardTs, next.guardSeq = old.guardTs, old.guardSeq
 		}
 		if !loaded || old.dead {
-			s.ordered.Insert(k)
+			s.ordered.Insert(strings.Clone(k)) // its own copy: k keeps this version's value alive
 			s.keys.Inc()
 		} else if cur == nil {
 			s.stats.expired.Inc() // an expired key replaced by a new one
@@ -183,10 +188,10 @@ func (s *Store) applyOnce(k string, c *clock, shard int, explicit, startSeq uint
 // still on disk, so that they are retired in order. The background goroutine removes
 // tombstones once neither reason holds.
 func (s *Store) deleteVersion(shard int, old *record, ts, seq uint64, inflight bool) (*record, bool) {
-	k := old.key
+	k := old.key()
 	var tomb *record
 	if s.fs != nil || inflight {
-		tomb = &record{key: k, ts: ts, seq: seq, dead: true}
+		tomb = &record{kv: old.kv[:old.klen:old.klen], klen: old.klen, ts: ts, seq: seq, dead: true}
 		if inflight {
 			tomb.guardTs, tomb.guardSeq = max(ts, old.guardTs), seq
 		}
@@ -236,14 +241,14 @@ func (s *Store) afterWrite(k string, out outcome) {
 // expire removes r, the record of its key that the caller found expired, if it is still the
 // key's newest record and still expired at now. It reports whether it removed the key.
 func (s *Store) expire(r *record, now int64) bool {
-	h := maphash.String(s.seed, r.key)
+	h := maphash.String(s.seed, r.key())
 	c := &s.clocks[h&(clockShards-1)]
 	shard := 0
 	if s.pipe != nil {
 		shard = s.pipe.ShardOf(h / clockShards)
 	}
 	removed := false
-	s.hash.Compute(r.key, func(old *record, loaded bool) (*record, xsync.ComputeOp) {
+	s.hash.Compute(r.key(), func(old *record, loaded bool) (*record, xsync.ComputeOp) {
 		if !loaded || old != r || !old.expired(now) {
 			return old, xsync.CancelOp
 		}

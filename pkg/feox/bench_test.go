@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"hash/maphash"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -132,6 +133,7 @@ func (s *shardedMap) set(k string, v []byte) {
 // different point of the index sequence.
 func run(b *testing.B, parallel bool, op func(i int)) {
 	b.ReportAllocs()
+	runtime.GC() // start every measurement with the same heap state: the fixture is large
 	if !parallel {
 		b.ResetTimer()
 		for i := range b.N {

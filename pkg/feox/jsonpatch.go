@@ -347,7 +347,7 @@ func (s *Store) JSONPatch(key, patch []byte) error {
 		if r == nil {
 			return ErrNotFound
 		}
-		v, err := applyPatch(p, r.value)
+		v, err := applyPatch(p, r.value())
 		if err != nil {
 			return err
 		}
@@ -355,7 +355,8 @@ func (s *Store) JSONPatch(key, patch []byte) error {
 			return ErrInvalidValue
 		}
 		raced := false
-		out, err := s.apply(key, 0, func(cur *record, _ int64) (decision, error) {
+		kv := newKV(key, v)
+		out, err := s.apply(key, kv, 0, func(cur *record, _ int64) (decision, error) {
 			switch {
 			case cur == nil:
 				return decision{}, ErrNotFound
@@ -363,7 +364,7 @@ func (s *Store) JSONPatch(key, patch []byte) error {
 				raced = true
 				return decision{noop: true}, nil
 			}
-			return decision{value: v, expiry: cur.expiry}, nil
+			return decision{kv: kv, expiry: cur.expiry}, nil
 		})
 		if err != nil {
 			return err

@@ -3,6 +3,7 @@ package feox
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -346,11 +347,12 @@ func (s *Store) recover() error {
 		if err := fs.space.Reserve(ext); err != nil {
 			return fmt.Errorf("%w: records overlap at sector %d: %v", ErrCorrupted, w.sector, err)
 		}
-		r := &record{key: k, value: w.value, ts: w.hdr.TS, seq: w.hdr.Seq, expiry: w.hdr.Expiry}
+		r := &record{kv: newKV([]byte(k), w.value), klen: len(k), ts: w.hdr.TS, seq: w.hdr.Seq, expiry: w.hdr.Expiry}
+		k = r.key() // the hash index's entry key shares the version's buffer
 		r.loc.Store(packLoc(w.sector, ext.Len))
 		r.durable.Store(true)
 		s.hash.Store(k, r)
-		s.ordered.Insert(k)
+		s.ordered.Insert(strings.Clone(k))
 		s.keys.Inc()
 		s.mem.Add(r.cost())
 		fs.live.Add(int64(ext.Len * sectorSize))

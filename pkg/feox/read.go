@@ -25,8 +25,8 @@ func (s *Store) Get(key []byte) ([]byte, error) {
 		sampleEnd(&s.stats.getLat, t0)
 		return nil, ErrNotFound
 	}
-	v := make([]byte, len(r.value))
-	copy(v, r.value)
+	v := make([]byte, len(r.kv)-r.klen)
+	copy(v, r.kv[r.klen:])
 	sampleEnd(&s.stats.getLat, t0)
 	return v, nil
 }
@@ -47,7 +47,7 @@ func (s *Store) View(key []byte, fn func(value []byte) error) error {
 		sampleEnd(&s.stats.getLat, t0)
 		return ErrNotFound
 	}
-	err := fn(r.value)
+	err := fn(r.value())
 	sampleEnd(&s.stats.getLat, t0)
 	return err
 }
@@ -62,7 +62,7 @@ func (s *Store) Size(key []byte) (int, error) {
 	if r == nil {
 		return 0, ErrNotFound
 	}
-	return len(r.value), nil
+	return len(r.kv) - r.klen, nil
 }
 
 // Contains reports whether key is present and unexpired. It returns false for an invalid key

@@ -1,6 +1,9 @@
 package feox
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"unsafe"
+)
 
 // recordOverhead is the fixed number of bytes charged to MemoryUsage for every key beside its
 // key and value bytes: the record struct, the hash-map entry and bucket share, and the ordered
@@ -10,10 +13,12 @@ const recordOverhead = 128
 // record is one version of a key. It is immutable once published in the hash index: every
 // mutation publishes a new record, so a reader that loaded a record may use it without a lock.
 type record struct {
-	// key is shared by every version of the key and by the ordered index; never modified.
-	key string
-	// value is the whole value; never modified after publication.
-	value []byte
+	// kv holds the key's bytes followed by the value's, in one allocation so that a read
+	// touches one cache line for both when they are small; never modified after publication.
+	// The hash index's entry key points into it too.
+	kv []byte
+	// klen is the key's length in kv.
+	klen int
 	// ts is the version's timestamp in nanoseconds; strictly increasing per key.
 	ts uint64
 	// seq orders every mutation within the key's clock shard (and so within the key), including
@@ -58,6 +63,19 @@ func unpackLoc(loc uint64) (sector, sectors uint64, ok bool) {
 	return loc&(1<<40-1) - 1, loc >> 40, true
 }
 
+// newKV returns a version buffer holding key and then value.
+func newKV(key, value []byte) []byte {
+	kv := make([]byte, len(key)+len(value))
+	copy(kv[copy(kv, key):], value)
+	return kv
+}
+
+// key returns the version's key. The string aliases kv, which is immutable.
+func (r *record) key() string { return unsafe.String(unsafe.SliceData(r.kv), r.klen) }
+
+// value returns the version's value; the caller must not modify it.
+func (r *record) value() []byte { return r.kv[r.klen:] }
+
 // liveAt reports whether r is a present, unexpired key at wall-clock instant now (Unix ns).
 func (r *record) liveAt(now int64) bool {
 	return !r.dead && (r.expiry == 0 || now < r.expiry)
@@ -73,5 +91,5 @@ func (r *record) cost() int64 {
 	if r == nil || r.dead {
 		return 0
 	}
-	return int64(len(r.key)) + int64(len(r.value)) + recordOverhead
+	return int64(len(r.kv)) + recordOverhead
 }

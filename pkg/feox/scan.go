@@ -74,10 +74,8 @@ func (s *Store) Range(start, end []byte, limit int) ([]KV, error) {
 	}
 	out := make([]KV, 0, min(limit, scanChunk))
 	s.each(b, func(r *record) bool {
-		buf := make([]byte, len(r.key)+len(r.value))
-		n := copy(buf, r.key)
-		copy(buf[n:], r.value)
-		out = append(out, KV{Key: buf[:n:n], Value: buf[n:]})
+		buf := append([]byte(nil), r.kv...)
+		out = append(out, KV{Key: buf[:r.klen:r.klen], Value: buf[r.klen:]})
 		return len(out) < limit
 	})
 	return out, nil
@@ -103,8 +101,8 @@ func (s *Store) Scan(start, end []byte) iter.Seq2[[]byte, []byte] {
 			if s.closed.Load() {
 				return false
 			}
-			kbuf = append(kbuf[:0], r.key...)
-			vbuf = append(vbuf[:0], r.value...)
+			kbuf = append(kbuf[:0], r.kv[:r.klen]...)
+			vbuf = append(vbuf[:0], r.kv[r.klen:]...)
 			return yield(kbuf, vbuf)
 		})
 	}

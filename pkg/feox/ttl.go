@@ -2,6 +2,7 @@ package feox
 
 import (
 	"hash/maphash"
+	"strings"
 	"sync"
 	"time"
 
@@ -64,7 +65,8 @@ func (t *ttlIndex) update(key string, from, to int64) {
 		st.tree.Delete(ttlEntry{from, key})
 	}
 	if to != 0 {
-		st.tree.ReplaceOrInsert(ttlEntry{to, key})
+		// Its own copy of the key: the caller's may keep a version's value alive.
+		st.tree.ReplaceOrInsert(ttlEntry{to, strings.Clone(key)})
 	}
 	st.mu.Unlock()
 }

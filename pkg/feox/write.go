@@ -10,13 +10,6 @@ import (
 // NoExpiry is what TTL returns for a key without an expiry.
 const NoExpiry time.Duration = -1
 
-// cloneBytes returns a copy of b that is never nil.
-func cloneBytes(b []byte) []byte {
-	c := make([]byte, len(b))
-	copy(c, b)
-	return c
-}
-
 // expiryAt returns the expiry instant of a ttl set at now; 0 (none) for ttl <= 0.
 func expiryAt(now int64, ttl time.Duration) int64 {
 	if ttl <= 0 {
@@ -63,9 +56,9 @@ func (s *Store) set(key, value []byte, ttl time.Duration, ts uint64) (bool, erro
 		return false, err
 	}
 	t0 := sampleStart()
-	v := cloneBytes(value)
-	out, err := s.apply(key, ts, func(_ *record, now int64) (decision, error) {
-		return decision{value: v, expiry: expiryAt(now, ttl)}, nil
+	kv := newKV(key, value)
+	out, err := s.apply(key, kv, ts, func(_ *record, now int64) (decision, error) {
+		return decision{kv: kv, expiry: expiryAt(now, ttl)}, nil
 	})
 	if err != nil {
 		return false, err
@@ -84,12 +77,12 @@ func (s *Store) InsertIfAbsent(key, value []byte) (bool, error) {
 	if s.live(key) != nil {
 		return false, nil
 	}
-	v := cloneBytes(value)
-	out, err := s.apply(key, 0, func(cur *record, _ int64) (decision, error) {
+	kv := newKV(key, value)
+	out, err := s.apply(key, kv, 0, func(cur *record, _ int64) (decision, error) {
 		if cur != nil {
 			return decision{noop: true}, nil
 		}
-		return decision{value: v}, nil
+		return decision{kv: kv}, nil
 	})
 	if err != nil {
 		return false, err
@@ -116,7 +109,7 @@ func (s *Store) DeleteWithTimestamp(key []byte, ts uint64) error {
 	if s.live(key) == nil {
 		return ErrNotFound
 	}
-	_, err := s.apply(key, ts, func(cur *record, _ int64) (decision, error) {
+	_, err := s.apply(key, nil, ts, func(cur *record, _ int64) (decision, error) {
 		if cur == nil {
 			return decision{}, ErrNotFound
 		}
@@ -135,17 +128,17 @@ func (s *Store) CompareAndSwap(key, expected, value []byte) (bool, error) {
 	if err := s.checkKV(key, value); err != nil {
 		return false, err
 	}
-	if r := s.live(key); r == nil || !bytes.Equal(r.value, expected) {
+	if r := s.live(key); r == nil || !bytes.Equal(r.value(), expected) {
 		return false, nil
 	}
-	v := cloneBytes(value)
+	kv := newKV(key, value)
 	swapped := false
-	out, err := s.apply(key, 0, func(cur *record, _ int64) (decision, error) {
-		if cur == nil || !bytes.Equal(cur.value, expected) {
+	out, err := s.apply(key, kv, 0, func(cur *record, _ int64) (decision, error) {
+		if cur == nil || !bytes.Equal(cur.value(), expected) {
 			return decision{noop: true}, nil
 		}
 		swapped = true
-		return decision{value: v}, nil
+		return decision{kv: kv}, nil
 	})
 	if err != nil {
 		return false, err
@@ -165,23 +158,26 @@ func (s *Store) Increment(key []byte, delta int64) (int64, error) {
 		return 0, err
 	}
 	var result int64
-	out, err := s.apply(key, 0, func(cur *record, _ int64) (decision, error) {
-		v := make([]byte, 8)
+	kv := make([]byte, len(key)+8)
+	copy(kv, key)
+	v := kv[len(key):] // filled in below, before kv is published
+	out, err := s.apply(key, kv, 0, func(cur *record, _ int64) (decision, error) {
 		if cur == nil {
 			result = delta
 			binary.LittleEndian.PutUint64(v, uint64(delta))
-			return decision{value: v}, nil
+			return decision{kv: kv}, nil
 		}
-		if len(cur.value) != 8 {
+		old := cur.value()
+		if len(old) != 8 {
 			return decision{}, ErrNotCounter
 		}
-		n := int64(binary.LittleEndian.Uint64(cur.value))
+		n := int64(binary.LittleEndian.Uint64(old))
 		if (delta > 0 && n > math.MaxInt64-delta) || (delta < 0 && n < math.MinInt64-delta) {
 			return decision{}, ErrOverflow
 		}
 		result = n + delta
 		binary.LittleEndian.PutUint64(v, uint64(result))
-		return decision{value: v, expiry: cur.expiry}, nil
+		return decision{kv: kv, expiry: cur.expiry}, nil
 	})
 	if err != nil {
 		return 0, err
@@ -196,11 +192,11 @@ func (s *Store) UpdateTTL(key []byte, ttl time.Duration) error {
 	if err := s.check(key); err != nil {
 		return err
 	}
-	_, err := s.apply(key, 0, func(cur *record, now int64) (decision, error) {
+	_, err := s.apply(key, nil, 0, func(cur *record, now int64) (decision, error) {
 		if cur == nil {
 			return decision{}, ErrNotFound
 		}
-		return decision{value: cur.value, expiry: expiryAt(now, ttl)}, nil
+		return decision{kv: cur.kv, expiry: expiryAt(now, ttl)}, nil
 	})
 	return err
 }
@@ -211,14 +207,14 @@ func (s *Store) Persist(key []byte) error {
 	if err := s.check(key); err != nil {
 		return err
 	}
-	_, err := s.apply(key, 0, func(cur *record, _ int64) (decision, error) {
+	_, err := s.apply(key, nil, 0, func(cur *record, _ int64) (decision, error) {
 		switch {
 		case cur == nil:
 			return decision{}, ErrNotFound
 		case cur.expiry == 0:
 			return decision{noop: true}, nil
 		}
-		return decision{value: cur.value}, nil
+		return decision{kv: cur.kv}, nil
 	})
 	return err
 }
