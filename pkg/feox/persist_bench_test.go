@@ -1,0 +1,195 @@
+package feox_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/feoxdb/feox-go/pkg/feox"
+)
+
+// The persistent-mode benchmarks use 1M keys of 16 bytes with 100-byte values (the read
+// benchmarks' fixture keys) and run one iteration each; run them with
+//
+//	go test -run '^$' -bench 'Load|Open|PersistUpdate' -benchtime 1x ./pkg/feox/
+//
+// They report keys/s (throughput), bytes/record (data file bytes per live record) and, for
+// Open, the recovery scan's speed against a plain sequential read of the same file.
+
+// openBench opens a memory-only or persistent store in dir.
+func openBench(b *testing.B, mode, dir string) *feox.Store {
+	b.Helper()
+	o := feox.Options{}
+	if mode == "persistent" {
+		o.Path = filepath.Join(dir, "bench.feox")
+	}
+	st, err := feox.Open(o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return st
+}
+
+// loadKeys inserts keys with g goroutines, each taking an interleaved share.
+func loadKeys(b *testing.B, st *feox.Store, keys [][]byte, value []byte, g int) {
+	b.Helper()
+	var wg sync.WaitGroup
+	for w := range g {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(keys); i += g {
+				if _, err := st.Insert(keys[i], value); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// BenchmarkLoad measures loading 1M keys, including the final Flush, in memory-only and
+// persistent mode, with 1 and 2 goroutines.
+func BenchmarkLoad(b *testing.B) {
+	d := fixture(b)
+	for _, mode := range []string{"memory", "persistent"} {
+		for _, g := range []int{1, 2} {
+			b.Run(fmt.Sprintf("mode=%s/goroutines=%d", mode, g), func(b *testing.B) {
+				for range b.N {
+					b.StopTimer()
+					dir := b.TempDir()
+					st := openBench(b, mode, dir)
+					runtime.GC()
+					b.StartTimer()
+					start := time.Now()
+					loadKeys(b, st, d.keys, d.value, g)
+					if err := st.Flush(); err != nil {
+						b.Fatal(err)
+					}
+					el := time.Since(start)
+					b.StopTimer()
+					b.ReportMetric(float64(len(d.keys))/el.Seconds(), "keys/s")
+					if mode == "persistent" {
+						s := st.Stats()
+						b.ReportMetric(float64(s.DiskLiveBytes)/float64(s.Keys), "bytes/record")
+						b.ReportMetric(float64(s.Syncs), "syncs")
+					}
+					if err := st.Close(); err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkPersistUpdate measures updates of random existing keys and an 80/20 get/update mix
+// on a loaded store, memory-only against persistent, with 1 and 2 goroutines; the Flush at the
+// end is included.
+func BenchmarkPersistUpdate(b *testing.B) {
+	d := fixture(b)
+	const ops = 1 << 20
+	for _, mode := range []string{"memory", "persistent"} {
+		dir := b.TempDir()
+		st := openBench(b, mode, dir)
+		loadKeys(b, st, d.keys, d.value, 2)
+		if err := st.Flush(); err != nil {
+			b.Fatal(err)
+		}
+		for _, mix := range []string{"update", "mixed"} {
+			for _, g := range []int{1, 2} {
+				b.Run(fmt.Sprintf("op=%s/mode=%s/goroutines=%d", mix, mode, g), func(b *testing.B) {
+					for range b.N {
+						runtime.GC()
+						start := time.Now()
+						var wg sync.WaitGroup
+						for w := range g {
+							wg.Add(1)
+							go func() {
+								defer wg.Done()
+								for i := w; i < ops; i += g {
+									k := d.keys[d.seq[i&(benchSeqLen-1)]]
+									if mix == "mixed" && i%5 != 4 {
+										_, _ = st.Get(k)
+										continue
+									}
+									if _, err := st.Insert(k, d.value); err != nil {
+										b.Error(err)
+										return
+									}
+								}
+							}()
+						}
+						wg.Wait()
+						if err := st.Flush(); err != nil {
+							b.Fatal(err)
+						}
+						b.ReportMetric(float64(ops)/time.Since(start).Seconds(), "ops/s")
+					}
+				})
+			}
+		}
+		if err := st.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkOpen measures Open of a data file holding 1M records (the recovery scan and the
+// rebuild of the indexes) against a plain sequential read of the same file.
+func BenchmarkOpen(b *testing.B) {
+	d := fixture(b)
+	dir := b.TempDir()
+	st := openBench(b, "persistent", dir)
+	loadKeys(b, st, d.keys, d.value, 2)
+	if err := st.Close(); err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(dir, "bench.feox")
+	fi, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("what=read", func(b *testing.B) {
+		buf := make([]byte, 8<<20)
+		for range b.N {
+			f, err := os.Open(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			start := time.Now()
+			for {
+				n, err := f.Read(buf)
+				if n == 0 || err != nil {
+					break
+				}
+			}
+			b.ReportMetric(float64(fi.Size())/time.Since(start).Seconds()/1e6, "MB/s")
+			f.Close()
+		}
+	})
+	b.Run("what=open", func(b *testing.B) {
+		for range b.N {
+			runtime.GC()
+			start := time.Now()
+			st, err := feox.Open(feox.Options{Path: path})
+			if err != nil {
+				b.Fatal(err)
+			}
+			el := time.Since(start)
+			b.ReportMetric(float64(fi.Size())/el.Seconds()/1e6, "MB/s")
+			b.ReportMetric(float64(st.Len())/el.Seconds(), "records/s")
+			b.StopTimer()
+			if err := st.Close(); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+		}
+	})
+}
