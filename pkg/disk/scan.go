@@ -46,6 +46,7 @@ func (f *File) Scan(fn func(r *Found) error) (ScanStats, error) {
 	end := uint64(f.Size())
 	buf := make([]byte, scanChunk)
 	var torn []tornRecord
+	var found Found // reused for every record: it is valid only during the callback
 	off := uint64(format.DataStart) // file offset of buf[0]
 	n := 0                          // valid bytes in buf
 	pos := 0                        // scan position in buf, a multiple of the sector size
@@ -99,10 +100,11 @@ func (f *File) Scan(fn func(r *Found) error) (ScanStats, error) {
 			pos += format.SectorSize
 			continue
 		}
-		st.Records++
-		if err := fn(&Found{Sector: sector, Header: h, Key: key, Value: value}); err != nil {
+		found = Found{Sector: sector, Header: h, Key: key, Value: value}
+		if err := fn(&found); err != nil {
 			return st, err
 		}
+		st.Records++
 		pos += h.Size
 	}
 	for _, t := range torn {

@@ -107,8 +107,12 @@ func (o *Ordered) Collect(dst []string, from string, after bool, to string, toOp
 	n := 0
 	o.mu.RLock()
 	o.tree.AscendGreaterOrEqual(start, func(it item) bool {
-		if after && it.key == from {
-			return true
+		if after {
+			// Only the first key visited can equal from: compare once, cheapest part first.
+			after = false
+			if it.pfx == start.pfx && it.key == from {
+				return true
+			}
 		}
 		if !toOpen && less(end, it) {
 			return false
