@@ -46,7 +46,7 @@ func (f *File) Scan(fn func(r *Found) error) (ScanStats, error) {
 	end := uint64(f.Size())
 	buf := make([]byte, scanChunk)
 	var torn []tornRecord
-	var found Found // reused for every record: it is valid only during the callback
+	var found Found                 // reused for every record: it is valid only during the callback
 	off := uint64(format.DataStart) // file offset of buf[0]
 	n := 0                          // valid bytes in buf
 	pos := 0                        // scan position in buf, a multiple of the sector size
