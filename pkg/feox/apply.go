@@ -3,7 +3,6 @@ package feox
 import (
 	"hash/maphash"
 	"strings"
-	"unsafe"
 
 	"github.com/puzpuzpuz/xsync/v4"
 
@@ -13,7 +12,8 @@ import (
 // decision is what a write decides inside its key's critical section, given the key's live
 // record.
 type decision struct {
-	kv     []byte // the new version's key and value (see newKV); not modified afterwards
+	rec    *record // the new version, made by newRecord and not yet published; or
+	kv     []byte  // the buffer of an existing version to publish again with a new expiry
 	expiry int64  // the new version's expiry (Unix ns), 0 = none
 	del    bool   // delete the key instead of writing a version
 	noop   bool   // change nothing (and report the live record as both prev and next)
@@ -33,9 +33,9 @@ type outcome struct {
 type decideFunc func(cur *record, now int64) (decision, error)
 
 // apply runs one write of key atomically with respect to every other write of the same key.
-// explicit is the caller's timestamp, 0 for an automatic one. kv, if not nil, is the buffer
-// the write will publish (its key part is used as the hash index's entry key, so that the
-// entry keeps no older version's buffer alive).
+// explicit is the caller's timestamp, 0 for an automatic one. rec, if not nil, is the version
+// the write will publish (its key is used as the hash index's entry key, so that the entry
+// keeps no older version's buffer alive).
 //
 // The write is published in the hash index and, for a creation or deletion, in the ordered
 // index, all inside the hash index's per-bucket critical section, so the ordered index follows
@@ -43,7 +43,7 @@ type decideFunc func(cur *record, now int64) (decision, error)
 // shard inside the same critical section, so the versions of a key enter the ring in the order
 // they were made; when the ring is full the write is undone, waits for room outside the
 // critical section and starts again.
-func (s *Store) apply(key, kv []byte, explicit uint64, decide decideFunc) (outcome, error) {
+func (s *Store) apply(key []byte, rec *record, explicit uint64, decide decideFunc) (outcome, error) {
 	h := maphash.Bytes(s.seed, key)
 	c := &s.clocks[h&(clockShards-1)]
 	shard := 0
@@ -60,8 +60,8 @@ func (s *Store) apply(key, kv []byte, explicit uint64, decide decideFunc) (outco
 	}
 	var k string
 	switch r := s.lookup(key); {
-	case kv != nil:
-		k = unsafe.String(unsafe.SliceData(kv), len(key))
+	case rec != nil:
+		k = rec.key()
 	case r != nil:
 		k = r.key() // the write will most likely publish r's buffer again
 	default:
@@ -144,7 +144,13 @@ func (s *Store) applyOnce(k string, c *clock, shard int, explicit, startSeq uint
 			}
 			return nil, xsync.DeleteOp
 		}
-		next := &record{kv: d.kv, klen: len(k), ts: ts, seq: seq, expiry: d.expiry}
+		next := d.rec
+		if next == nil {
+			next = &record{kv: d.kv, klen: len(k)}
+		}
+		// Every field is set here: an attempt that found the ring full may have used next.
+		next.ts, next.seq, next.expiry = ts, seq, d.expiry
+		next.guardTs, next.guardSeq, next.prev = 0, 0, nil
 		if s.fs != nil && loaded {
 			next.prev = old
 		}

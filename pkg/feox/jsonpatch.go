@@ -355,8 +355,8 @@ func (s *Store) JSONPatch(key, patch []byte) error {
 			return ErrInvalidValue
 		}
 		raced := false
-		kv := newKV(key, v)
-		out, err := s.apply(key, kv, 0, func(cur *record, _ int64) (decision, error) {
+		rec := newRecord(key, v)
+		out, err := s.apply(key, rec, 0, func(cur *record, _ int64) (decision, error) {
 			switch {
 			case cur == nil:
 				return decision{}, ErrNotFound
@@ -364,7 +364,7 @@ func (s *Store) JSONPatch(key, patch []byte) error {
 				raced = true
 				return decision{noop: true}, nil
 			}
-			return decision{kv: kv, expiry: cur.expiry}, nil
+			return decision{rec: rec, expiry: cur.expiry}, nil
 		})
 		if err != nil {
 			return err

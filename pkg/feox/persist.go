@@ -347,7 +347,8 @@ func (s *Store) recover() error {
 		if err := fs.space.Reserve(ext); err != nil {
 			return fmt.Errorf("%w: records overlap at sector %d: %v", ErrCorrupted, w.sector, err)
 		}
-		r := &record{kv: newKV([]byte(k), w.value), klen: len(k), ts: w.hdr.TS, seq: w.hdr.Seq, expiry: w.hdr.Expiry}
+		r := newRecord([]byte(k), w.value)
+		r.ts, r.seq, r.expiry = w.hdr.TS, w.hdr.Seq, w.hdr.Expiry
 		k = r.key() // the hash index's entry key shares the version's buffer
 		r.loc.Store(packLoc(w.sector, ext.Len))
 		r.durable.Store(true)

@@ -63,11 +63,40 @@ func unpackLoc(loc uint64) (sector, sectors uint64, ok bool) {
 	return loc&(1<<40-1) - 1, loc >> 40, true
 }
 
-// newKV returns a version buffer holding key and then value.
-func newKV(key, value []byte) []byte {
-	kv := make([]byte, len(key)+len(value))
+// recordWith is a record followed by the buffer its kv points into: one allocation, so that a
+// read finds the record, the key it compares and the value it returns on the same few cache
+// lines. B is a byte array type.
+type recordWith[B any] struct {
+	record
+	buf B
+}
+
+// newRecord returns an unpublished record whose kv holds key and then value. Small versions
+// share one allocation with their record (four sizes, chosen to fill Go's size classes); larger
+// ones get a separate buffer.
+func newRecord(key, value []byte) *record {
+	n := len(key) + len(value)
+	var r *record
+	var kv []byte
+	switch {
+	case n <= 40:
+		p := new(recordWith[[40]byte])
+		r, kv = &p.record, p.buf[:n:n]
+	case n <= 104:
+		p := new(recordWith[[104]byte])
+		r, kv = &p.record, p.buf[:n:n]
+	case n <= 232:
+		p := new(recordWith[[232]byte])
+		r, kv = &p.record, p.buf[:n:n]
+	case n <= 520:
+		p := new(recordWith[[520]byte])
+		r, kv = &p.record, p.buf[:n:n]
+	default:
+		r, kv = new(record), make([]byte, n)
+	}
 	copy(kv[copy(kv, key):], value)
-	return kv
+	r.kv, r.klen = kv, len(key)
+	return r
 }
 
 // key returns the version's key. The string aliases kv, which is immutable.

@@ -56,9 +56,9 @@ func (s *Store) set(key, value []byte, ttl time.Duration, ts uint64) (bool, erro
 		return false, err
 	}
 	t0 := sampleStart()
-	kv := newKV(key, value)
-	out, err := s.apply(key, kv, ts, func(_ *record, now int64) (decision, error) {
-		return decision{kv: kv, expiry: expiryAt(now, ttl)}, nil
+	rec := newRecord(key, value)
+	out, err := s.apply(key, rec, ts, func(_ *record, now int64) (decision, error) {
+		return decision{rec: rec, expiry: expiryAt(now, ttl)}, nil
 	})
 	if err != nil {
 		return false, err
@@ -77,12 +77,12 @@ func (s *Store) InsertIfAbsent(key, value []byte) (bool, error) {
 	if s.live(key) != nil {
 		return false, nil
 	}
-	kv := newKV(key, value)
-	out, err := s.apply(key, kv, 0, func(cur *record, _ int64) (decision, error) {
+	rec := newRecord(key, value)
+	out, err := s.apply(key, rec, 0, func(cur *record, _ int64) (decision, error) {
 		if cur != nil {
 			return decision{noop: true}, nil
 		}
-		return decision{kv: kv}, nil
+		return decision{rec: rec}, nil
 	})
 	if err != nil {
 		return false, err
@@ -131,14 +131,14 @@ func (s *Store) CompareAndSwap(key, expected, value []byte) (bool, error) {
 	if r := s.live(key); r == nil || !bytes.Equal(r.value(), expected) {
 		return false, nil
 	}
-	kv := newKV(key, value)
+	rec := newRecord(key, value)
 	swapped := false
-	out, err := s.apply(key, kv, 0, func(cur *record, _ int64) (decision, error) {
+	out, err := s.apply(key, rec, 0, func(cur *record, _ int64) (decision, error) {
 		if cur == nil || !bytes.Equal(cur.value(), expected) {
 			return decision{noop: true}, nil
 		}
 		swapped = true
-		return decision{kv: kv}, nil
+		return decision{rec: rec}, nil
 	})
 	if err != nil {
 		return false, err
@@ -158,14 +158,14 @@ func (s *Store) Increment(key []byte, delta int64) (int64, error) {
 		return 0, err
 	}
 	var result int64
-	kv := make([]byte, len(key)+8)
-	copy(kv, key)
-	v := kv[len(key):] // filled in below, before kv is published
-	out, err := s.apply(key, kv, 0, func(cur *record, _ int64) (decision, error) {
+	var zero [8]byte
+	rec := newRecord(key, zero[:])
+	v := rec.kv[len(key):] // filled in below, before rec is published
+	out, err := s.apply(key, rec, 0, func(cur *record, _ int64) (decision, error) {
 		if cur == nil {
 			result = delta
 			binary.LittleEndian.PutUint64(v, uint64(delta))
-			return decision{kv: kv}, nil
+			return decision{rec: rec}, nil
 		}
 		old := cur.value()
 		if len(old) != 8 {
@@ -177,7 +177,7 @@ func (s *Store) Increment(key []byte, delta int64) (int64, error) {
 		}
 		result = n + delta
 		binary.LittleEndian.PutUint64(v, uint64(result))
-		return decision{kv: kv, expiry: cur.expiry}, nil
+		return decision{rec: rec, expiry: cur.expiry}, nil
 	})
 	if err != nil {
 		return 0, err
