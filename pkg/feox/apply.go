@@ -14,9 +14,9 @@ import (
 type decision struct {
 	rec    *record // the new version, made by newRecord and not yet published; or
 	kv     []byte  // the buffer of an existing version to publish again with a new expiry
-	expiry int64  // the new version's expiry (Unix ns), 0 = none
-	del    bool   // delete the key instead of writing a version
-	noop   bool   // change nothing (and report the live record as both prev and next)
+	expiry int64   // the new version's expiry (Unix ns), 0 = none
+	del    bool    // delete the key instead of writing a version
+	noop   bool    // change nothing (and report the live record as both prev and next)
 }
 
 // outcome reports what apply did.
