@@ -74,6 +74,9 @@ func (s *Store) apply(key []byte, rec *record, explicit uint64, decide decideFun
 				return outcome{}, err
 			}
 			s.afterWrite(k, out)
+			if s.ordered.Pending() >= maxIndexLog {
+				s.ordered.Apply() // the background applier fell behind: bound the log
+			}
 			return out, nil
 		}
 		if s.pipe.WaitRoom(shard) != nil {
@@ -173,7 +176,7 @@ func (s *Store) applyOnce(k string, c *clock, shard int, explicit, startSeq uint
 			next.guardTs, next.guardSeq = old.guardTs, old.guardSeq
 		}
 		if !loaded || old.dead {
-			s.ordered.Insert(strings.Clone(k)) // its own copy: k keeps this version's value alive
+			s.ordered.InsertLater(strings.Clone(k)) // its own copy: k keeps this version's value alive
 			s.keys.Inc()
 		} else if cur == nil {
 			s.stats.expired.Inc() // an expired key replaced by a new one
@@ -214,7 +217,7 @@ func (s *Store) deleteVersion(shard int, old *record, ts, seq uint64, inflight b
 	}
 	if !old.dead {
 		s.mem.Add(-old.cost())
-		s.ordered.Delete(k)
+		s.ordered.DeleteLater(k)
 		s.keys.Dec()
 	}
 	if tomb != nil {

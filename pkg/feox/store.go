@@ -115,8 +115,9 @@ func open(opts Options, newBackend func(shard int) stages.Backend) (*Store, erro
 			return nil, err
 		}
 	}
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.background()
+	go s.applyIndex()
 	s.log.Info().Str("mode", mode).Int64("max_memory", o.MaxMemory).Msg("feox: store opened")
 	return s, nil
 }
@@ -151,6 +152,24 @@ func (s *Store) Close() error {
 		s.log.Info().Int("keys", int(s.keys.Value())).Err(err).Msg("feox: store closed")
 	})
 	return err
+}
+
+// maxIndexLog bounds the ordered index's log of creations and deletions: past it, the writer
+// applies the log itself.
+const maxIndexLog = 16 * index.KickAt
+
+// applyIndex applies the ordered index's log whenever it has grown, so that writers rarely pay
+// for the B-tree themselves; reads apply what is left before they look.
+func (s *Store) applyIndex() {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-s.ordered.Kick():
+			s.ordered.Apply()
+		}
+	}
 }
 
 // Flush blocks until every write accepted before the call is on disk and synced, and returns

@@ -14,6 +14,7 @@ package index
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/google/btree"
 )
@@ -44,19 +45,98 @@ func less(a, b item) bool {
 
 // Ordered is a set of keys in ascending bytes.Compare order. It is safe for concurrent use.
 // The zero value is not usable; call NewOrdered.
+//
+// Besides immediate Insert and Delete, it takes changes for later (InsertLater, DeleteLater):
+// they go to a log in O(1) and are applied to the tree, in the order they were logged, by
+// Apply, which every read (Collect, Has, Len) calls first. So a change is visible to every
+// read that starts after it was logged, and a writer pays for the tree only when the log is
+// long or someone applies it on its behalf (Kick tells when the log has grown).
 type Ordered struct {
 	mu   sync.RWMutex
 	tree *btree.BTreeG[item]
+
+	logMu   sync.Mutex
+	log     []change
+	spare   []change     // the previous log's backing array, reused
+	pending atomic.Int64 // len(log), readable without logMu
+	kick    chan struct{}
 }
+
+// change is a logged Insert (del false) or Delete.
+type change struct {
+	key string
+	del bool
+}
+
+// KickAt is the log length at which Kick fires.
+const KickAt = 256
 
 // NewOrdered returns an empty ordered index.
 func NewOrdered() *Ordered {
-	return &Ordered{tree: btree.NewG(degree, less)}
+	return &Ordered{tree: btree.NewG(degree, less), kick: make(chan struct{}, 1)}
+}
+
+// InsertLater logs the insertion of key, to be applied before the next read. Changes of one
+// key must be logged in the order they happen (the caller serializes them).
+func (o *Ordered) InsertLater(key string) { o.logChange(change{key: key}) }
+
+// DeleteLater logs the deletion of key, like InsertLater.
+func (o *Ordered) DeleteLater(key string) { o.logChange(change{key: key, del: true}) }
+
+func (o *Ordered) logChange(c change) {
+	o.logMu.Lock()
+	o.log = append(o.log, c)
+	n := len(o.log)
+	o.pending.Store(int64(n))
+	o.logMu.Unlock()
+	if n == KickAt {
+		select {
+		case o.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Pending returns the number of logged changes not applied yet.
+func (o *Ordered) Pending() int { return int(o.pending.Load()) }
+
+// Kick returns a channel that receives when the log reaches KickAt changes, for a goroutine
+// that applies it in the background.
+func (o *Ordered) Kick() <-chan struct{} { return o.kick }
+
+// Apply applies every logged change to the tree, in order. The tree's write lock is taken
+// before the log is taken, so two Apply calls cannot apply two parts of the log out of order.
+func (o *Ordered) Apply() {
+	if o.pending.Load() == 0 {
+		return
+	}
+	o.mu.Lock()
+	o.logMu.Lock()
+	log := o.log
+	o.log, o.spare = o.spare[:0], nil
+	o.pending.Store(0)
+	o.logMu.Unlock()
+	for _, c := range log {
+		it := item{pfx: prefix(c.key), key: c.key}
+		if c.del {
+			o.tree.Delete(it)
+		} else {
+			o.tree.ReplaceOrInsert(it)
+		}
+	}
+	clear(log)
+	o.logMu.Lock()
+	if o.spare == nil && cap(log) <= 1<<16 {
+		o.spare = log[:0]
+	}
+	o.logMu.Unlock()
+	o.mu.Unlock()
 }
 
 // Insert adds key and reports whether it was absent. The index keeps key; the caller must not
 // modify the bytes behind it (Go strings are immutable, so only unsafe conversions can).
 func (o *Ordered) Insert(key string) bool {
+	o.Apply()
 	it := item{pfx: prefix(key), key: key}
 	o.mu.Lock()
 	_, found := o.tree.ReplaceOrInsert(it)
@@ -66,6 +146,7 @@ func (o *Ordered) Insert(key string) bool {
 
 // Delete removes key and reports whether it was present.
 func (o *Ordered) Delete(key string) bool {
+	o.Apply()
 	it := item{pfx: prefix(key), key: key}
 	o.mu.Lock()
 	_, found := o.tree.Delete(it)
@@ -75,6 +156,7 @@ func (o *Ordered) Delete(key string) bool {
 
 // Has reports whether key is in the index.
 func (o *Ordered) Has(key string) bool {
+	o.Apply()
 	it := item{pfx: prefix(key), key: key}
 	o.mu.RLock()
 	ok := o.tree.Has(it)
@@ -84,6 +166,7 @@ func (o *Ordered) Has(key string) bool {
 
 // Len returns the number of keys.
 func (o *Ordered) Len() int {
+	o.Apply()
 	o.mu.RLock()
 	n := o.tree.Len()
 	o.mu.RUnlock()
@@ -99,6 +182,7 @@ func (o *Ordered) Collect(dst []string, from string, after bool, to string, toOp
 	if max <= 0 {
 		return dst
 	}
+	o.Apply()
 	start := item{pfx: prefix(from), key: from}
 	var end item
 	if !toOpen {
