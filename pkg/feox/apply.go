@@ -33,9 +33,9 @@ type outcome struct {
 type decideFunc func(cur *record, now int64) (decision, error)
 
 // apply runs one write of key atomically with respect to every other write of the same key.
-// explicit is the caller's timestamp, 0 for an automatic one. rec, if not nil, is the version
-// the write will publish (its key is used as the hash index's entry key, so that the entry
-// keeps no older version's buffer alive).
+// explicit is the caller's timestamp, 0 for an automatic one. rec, if not nil, supplies the
+// hash index's entry key: it is the version the write will publish (so that the entry keeps no
+// older version's buffer alive), or for a delete the version the caller just found.
 //
 // The write is published in the hash index and, for a creation or deletion, in the ordered
 // index, all inside the hash index's per-bucket critical section, so the ordered index follows
@@ -59,12 +59,11 @@ func (s *Store) apply(key []byte, rec *record, explicit uint64, decide decideFun
 		startSeq = c.seq.Load()
 	}
 	var k string
-	switch r := s.lookup(key); {
-	case rec != nil:
+	if rec != nil {
 		k = rec.key()
-	case r != nil:
+	} else if r := s.lookup(key); r != nil {
 		k = r.key() // the write will most likely publish r's buffer again
-	default:
+	} else {
 		k = string(key)
 	}
 	for {

@@ -106,10 +106,11 @@ func (s *Store) DeleteWithTimestamp(key []byte, ts uint64) error {
 	if err := s.check(key); err != nil {
 		return err
 	}
-	if s.live(key) == nil {
+	r := s.live(key)
+	if r == nil {
 		return ErrNotFound
 	}
-	_, err := s.apply(key, nil, ts, func(cur *record, _ int64) (decision, error) {
+	_, err := s.apply(key, r, ts, func(cur *record, _ int64) (decision, error) {
 		if cur == nil {
 			return decision{}, ErrNotFound
 		}
