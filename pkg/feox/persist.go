@@ -1,8 +1,10 @@
 package feox
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -114,11 +116,7 @@ func (be *fileBackend) Submit(b *stages.Batch) error {
 	}
 	err = be.write(exts)
 	if err == nil {
-		for _, e := range now {
-			if err = fs.file.WriteAt([][]byte{zeroSector}, int64(e.Off*sectorSize)); err != nil {
-				break
-			}
-		}
+		err = be.erase(now)
 	}
 	if err == nil {
 		err = fs.file.Sync()
@@ -151,6 +149,35 @@ func (be *fileBackend) Submit(b *stages.Batch) error {
 	be.retireNow = append(be.retireNow, later...)
 	be.mu.Unlock()
 	return nil
+}
+
+// erase zeroes the first sector of each extent, in file order, one write per run of extents
+// that follow each other (their first sectors are then all zeroed by one write of zeros from
+// the first to the last, which only covers retired bytes).
+func (be *fileBackend) erase(exts []alloc.Extent) error {
+	slices.SortFunc(exts, func(a, b alloc.Extent) int { return cmp.Compare(a.Off, b.Off) })
+	for i := 0; i < len(exts); {
+		j := i + 1
+		for j < len(exts) && exts[j].Off == exts[j-1].Off+exts[j-1].Len {
+			j++
+		}
+		// Zero [first sector of exts[i], first sector of exts[j-1]]: everything in between
+		// belongs to the retired extents i..j-2.
+		n := exts[j-1].Off - exts[i].Off + 1
+		if err := be.fs.file.WriteAt([][]byte{zeros(n * sectorSize)}, int64(exts[i].Off*sectorSize)); err != nil {
+			return err
+		}
+		i = j
+	}
+	return nil
+}
+
+// zeros returns n zero bytes (a shared buffer for the usual single sector).
+func zeros(n uint64) []byte {
+	if n == sectorSize {
+		return zeroSector
+	}
+	return make([]byte, n)
 }
 
 // restore puts retirement work that a failed batch did not finish back in the queues.
