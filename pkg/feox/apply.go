@@ -73,9 +73,7 @@ func (s *Store) apply(key []byte, rec *record, explicit uint64, decide decideFun
 				return outcome{}, err
 			}
 			s.afterWrite(k, out)
-			if s.ordered.Pending() >= maxIndexLog {
-				s.ordered.Apply() // the background applier fell behind: bound the log
-			}
+			s.ordered.Settle(maxIndexLog) // bound the log when the background applier falls behind
 			return out, nil
 		}
 		if s.pipe.WaitRoom(shard) != nil {

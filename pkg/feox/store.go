@@ -154,22 +154,15 @@ func (s *Store) Close() error {
 	return err
 }
 
-// maxIndexLog bounds the ordered index's log of creations and deletions: past it, the writer
-// applies the log itself.
+// maxIndexLog bounds the ordered index's log of creations and deletions: past it, a writer
+// waits for the background applier (or applies the log itself when the applier is idle).
 const maxIndexLog = 16 * index.KickAt
 
 // applyIndex applies the ordered index's log whenever it has grown, so that writers rarely pay
 // for the B-tree themselves; reads apply what is left before they look.
 func (s *Store) applyIndex() {
 	defer s.wg.Done()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-s.ordered.Kick():
-			s.ordered.Apply()
-		}
-	}
+	s.ordered.Run(s.stop)
 }
 
 // Flush blocks until every write accepted before the call is on disk and synced, and returns

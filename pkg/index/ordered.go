@@ -60,6 +60,11 @@ type Ordered struct {
 	spare   []change     // the previous log's backing array, reused
 	pending atomic.Int64 // len(log), readable without logMu
 	kick    chan struct{}
+	// busy is set while Run is applying the log, so that Settle waits for it rather than
+	// applying the log itself; guarded by logMu.
+	busy bool
+	// taken is signalled (under logMu) whenever Apply takes the log, or Run stops applying.
+	taken *sync.Cond
 }
 
 // change is a logged Insert (del false) or Delete.
@@ -73,7 +78,9 @@ const KickAt = 256
 
 // NewOrdered returns an empty ordered index.
 func NewOrdered() *Ordered {
-	return &Ordered{tree: btree.NewG(degree, less), kick: make(chan struct{}, 1)}
+	o := &Ordered{tree: btree.NewG(degree, less), kick: make(chan struct{}, 1)}
+	o.taken = sync.NewCond(&o.logMu)
+	return o
 }
 
 // InsertLater logs the insertion of key, to be applied before the next read. Changes of one
@@ -104,6 +111,57 @@ func (o *Ordered) Pending() int { return int(o.pending.Load()) }
 // that applies it in the background.
 func (o *Ordered) Kick() <-chan struct{} { return o.kick }
 
+// Run applies the log in the background until stop is closed: it wakes when the log reaches
+// KickAt changes and applies batch after batch while writers keep it growing. While it runs,
+// Settle waits for it instead of applying the log on the writer's time. Run must have at most
+// one caller at a time.
+func (o *Ordered) Run(stop <-chan struct{}) {
+	defer o.setBusy(false)
+	for {
+		select {
+		case <-stop:
+			return
+		case <-o.kick:
+		}
+		o.setBusy(true)
+		for o.pending.Load() > 0 {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			o.Apply()
+		}
+		o.setBusy(false)
+	}
+}
+
+// setBusy records whether Run is applying the log and wakes the writers waiting in Settle.
+func (o *Ordered) setBusy(b bool) {
+	o.logMu.Lock()
+	o.busy = b
+	o.taken.Broadcast()
+	o.logMu.Unlock()
+}
+
+// Settle bounds the log at about limit changes. When the log has reached limit, the caller
+// waits while Run applies the previous batch (so the tree's work stays on Run's goroutine and
+// overlaps with the caller's), or applies the log itself when Run is not busy.
+func (o *Ordered) Settle(limit int) {
+	if o.pending.Load() < int64(limit) {
+		return
+	}
+	o.logMu.Lock()
+	for len(o.log) >= limit && o.busy {
+		o.taken.Wait()
+	}
+	over := len(o.log) >= limit
+	o.logMu.Unlock()
+	if over {
+		o.Apply()
+	}
+}
+
 // Apply applies every logged change to the tree, in order. The tree's write lock is taken
 // before the log is taken, so two Apply calls cannot apply two parts of the log out of order.
 func (o *Ordered) Apply() {
@@ -115,6 +173,7 @@ func (o *Ordered) Apply() {
 	log := o.log
 	o.log, o.spare = o.spare[:0], nil
 	o.pending.Store(0)
+	o.taken.Broadcast()
 	o.logMu.Unlock()
 	for _, c := range log {
 		it := item{pfx: prefix(c.key), key: c.key}

@@ -611,3 +611,96 @@ func BenchmarkOrdered_Collect(b *testing.B) {
 		})
 	}
 }
+
+// TestOrdered_SettleWithoutRun checks that Settle applies an over-long log itself when no Run
+// goroutine is applying it, and leaves a short log alone.
+func TestOrdered_SettleWithoutRun(t *testing.T) {
+	o := NewOrdered()
+	for i := range 10 {
+		o.InsertLater(fmt.Sprintf("k%03d", i))
+	}
+	o.Settle(11)
+	if got := o.Pending(); got != 10 {
+		t.Fatalf("Settle under the limit: Pending = %d, want 10", got)
+	}
+	o.Settle(10)
+	if got := o.Pending(); got != 0 {
+		t.Fatalf("Settle at the limit: Pending = %d, want 0", got)
+	}
+	if got := o.tree.Len(); got != 10 {
+		t.Fatalf("tree holds %d keys after Settle, want 10", got)
+	}
+}
+
+// TestOrdered_LogRun drives the log from many writers, each owning its keys and logging their
+// changes in order, with Run applying in the background, Settle bounding the log and readers
+// collecting concurrently; the final contents must match a model of each writer's keys, and
+// every collected chunk must be strictly ascending.
+func TestOrdered_LogRun(t *testing.T) {
+	const writers, ops, keysPer, limit = 4, 3000, 200, 64
+	o := NewOrdered()
+	stop := make(chan struct{})
+	var runDone sync.WaitGroup
+	runDone.Add(1)
+	go func() { defer runDone.Done(); o.Run(stop) }()
+
+	models := make([]map[string]bool, writers)
+	var wg sync.WaitGroup
+	for w := range writers {
+		models[w] = map[string]bool{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 7))
+			m := models[w]
+			for range ops {
+				k := fmt.Sprintf("w%d-%04d", w, rng.IntN(keysPer))
+				if m[k] {
+					o.DeleteLater(k)
+					delete(m, k)
+				} else {
+					o.InsertLater(k)
+					m[k] = true
+				}
+				o.Settle(limit)
+				if p := o.Pending(); p > limit+writers {
+					t.Errorf("Pending = %d after Settle(%d)", p, limit)
+					return
+				}
+			}
+		}()
+	}
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			chunk := o.Collect(nil, "", false, "", true, 50)
+			for i := 1; i < len(chunk); i++ {
+				if chunk[i-1] >= chunk[i] {
+					t.Errorf("chunk not ascending: %q then %q", chunk[i-1], chunk[i])
+					return
+				}
+			}
+		}
+	}()
+	wg.Wait()
+	close(stop)
+	runDone.Wait()
+	<-readDone
+
+	var want []string
+	for _, m := range models {
+		for k := range m {
+			want = append(want, k)
+		}
+	}
+	want = sorted(want)
+	if got := collectAll(o); !slices.Equal(got, want) {
+		t.Fatalf("final keys differ from the model: got %d keys, want %d", len(got), len(want))
+	}
+}
