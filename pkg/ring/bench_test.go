@@ -69,6 +69,9 @@ func benchRing(b *testing.B, np int) {
 		for _, v := range buf {
 			sum += v
 		}
+		if len(buf) < benchBatch/8 {
+			runtime.Gosched() // consumer pacing, as the package doc recommends
+		}
 	}
 	wg.Wait()
 	b.StopTimer()

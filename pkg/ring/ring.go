@@ -41,6 +41,9 @@ type slot[T any] struct {
 	// seq is pos+1 once the item for position pos has been written into val.
 	seq atomic.Uint64
 	val T
+	// Keeps the seq and val of neighbouring slots on different cache lines (see the package
+	// doc), whatever the size of T.
+	_ [56]byte
 }
 
 // MPSC is a bounded multi-producer, single-consumer FIFO queue.

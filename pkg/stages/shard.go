@@ -1,6 +1,7 @@
 package stages
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -153,6 +154,9 @@ func (sh *shard) runBatch() {
 		clear(buf) // drop references to values already copied into the batch
 		if cur != nil && time.Since(cur.opened) >= o.FlushInterval {
 			ship()
+		}
+		if len(buf) < popMax/8 {
+			runtime.Gosched() // consumer pacing (package ring): let producers fill whole lines
 		}
 	}
 }
