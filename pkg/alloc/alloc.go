@@ -75,6 +75,39 @@ func New() *Allocator {
 	}
 }
 
+// NewUsed returns an allocator for the range [0, end) in which exactly the extents of used are
+// allocated and everything else is free: the state recovery rebuilds from a scan. used must be
+// in ascending offset order without overlaps; NewUsed returns ErrInvalid (wrapped) for an
+// empty, out-of-range or overflowing extent and ErrOverlap (wrapped) for extents out of order
+// or overlapping. It costs O(g log g) for g free gaps, however many extents are used.
+func NewUsed(end uint64, used []Extent) (*Allocator, error) {
+	a := New()
+	a.end = end
+	var at uint64 // everything below at is accounted for
+	for _, u := range used {
+		if !a.valid(u) {
+			return nil, fmt.Errorf("used extent %v below end %d: %w", u, end, ErrInvalid)
+		}
+		if u.Off < at {
+			return nil, fmt.Errorf("used extent %v starts below %d: %w", u, at, ErrOverlap)
+		}
+		a.addGap(Extent{Off: at, Len: u.Off - at})
+		at = u.End()
+	}
+	a.addGap(Extent{Off: at, Len: end - at})
+	return a, nil
+}
+
+// addGap adds a free extent that touches no other free extent; an empty one is ignored.
+func (a *Allocator) addGap(g Extent) {
+	if g.Len == 0 {
+		return
+	}
+	a.byOff.ReplaceOrInsert(g)
+	a.bySize.ReplaceOrInsert(g)
+	a.free += g.Len
+}
+
 // End returns the end of the managed range: every offset the allocator hands out or accepts is
 // below it.
 func (a *Allocator) End() uint64 { return a.end }

@@ -470,3 +470,76 @@ func BenchmarkAllocator_AllocRun(b *testing.B) {
 		})
 	}
 }
+
+// TestNewUsed checks that NewUsed frees exactly the gaps between the used extents and rejects
+// used lists that are out of range, out of order or overlapping.
+func TestNewUsed(t *testing.T) {
+	tests := []struct {
+		name string
+		end  uint64
+		used []Extent
+		free []Extent
+		err  error
+	}{
+		{"nothing used", 10, nil, []Extent{{0, 10}}, nil},
+		{"empty range", 0, nil, nil, nil},
+		{"all used", 10, []Extent{{0, 10}}, nil, nil},
+		{"touching used", 10, []Extent{{0, 3}, {3, 7}}, nil, nil},
+		{"gaps", 20, []Extent{{2, 3}, {8, 2}, {15, 5}}, []Extent{{0, 2}, {5, 3}, {10, 5}}, nil},
+		{"tail free", 20, []Extent{{0, 4}}, []Extent{{4, 16}}, nil},
+		{"empty extent", 10, []Extent{{2, 0}}, nil, ErrInvalid},
+		{"beyond end", 10, []Extent{{8, 3}}, nil, ErrInvalid},
+		{"overflow", 10, []Extent{{5, math.MaxUint64}}, nil, ErrInvalid},
+		{"overlap", 10, []Extent{{0, 4}, {3, 2}}, nil, ErrOverlap},
+		{"out of order", 10, []Extent{{5, 1}, {1, 1}}, nil, ErrOverlap},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a, err := NewUsed(tc.end, tc.used)
+			checkErr(t, err, tc.err)
+			if err != nil {
+				return
+			}
+			if a.End() != tc.end {
+				t.Fatalf("End() = %d, want %d", a.End(), tc.end)
+			}
+			expect(t, a, tc.free...)
+		})
+	}
+}
+
+// TestNewUsed_MatchesReserve compares NewUsed with the slow path it replaces (Grow, then one
+// Reserve per used extent) over random layouts, and checks that the result keeps allocating
+// and freeing like any allocator.
+func TestNewUsed_MatchesReserve(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for round := range 200 {
+		end := uint64(1 + r.IntN(500))
+		var used []Extent
+		for at := uint64(r.IntN(3)); at < end; {
+			n := min(uint64(1+r.IntN(8)), end-at)
+			used = append(used, Extent{Off: at, Len: n})
+			at += n + uint64(r.IntN(4))
+		}
+		slow := New()
+		if err := slow.Grow(end); err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range used {
+			if err := slow.Reserve(u); err != nil {
+				t.Fatalf("round %d: Reserve(%v): %v", round, u, err)
+			}
+		}
+		fast, err := NewUsed(end, used)
+		if err != nil {
+			t.Fatalf("round %d: NewUsed: %v", round, err)
+		}
+		expect(t, fast, extents(slow)...)
+		for _, u := range used {
+			if err := fast.Free(u); err != nil {
+				t.Fatalf("round %d: Free(%v): %v", round, u, err)
+			}
+		}
+		expect(t, fast, Extent{Off: 0, Len: end})
+	}
+}

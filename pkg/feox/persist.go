@@ -320,39 +320,62 @@ func (s *Store) openFile() error {
 	return nil
 }
 
-// found is the newest version of a key met by the recovery scan so far.
-type found struct {
-	hdr    format.RecordHeader
-	sector uint64
-	value  []byte
-}
-
 // recover rebuilds the indexes from the data file: per key the record with the largest
 // sequence number wins; a winning deletion or an expired winner leaves the key absent. Every
 // losing, torn, deleted or expired record is erased (in that order: older versions first,
 // synced, then the deletion records), and every extent not held by a live record becomes free
 // space.
+//
+// The scan builds each version's record as it meets it and uses the hash index itself to find
+// the key's earlier version, so a record is copied out of the read buffer once. The live
+// records are then visited in file order, which yields the used extents already sorted for
+// the free-space rebuild, and the ordered index is built from the sorted keys at once.
 func (s *Store) recover() error {
 	fs := s.fs
-	winners := make(map[string]*found)
-	var erase []alloc.Extent
-	st, err := fs.file.Scan(func(r *disk.Found) error {
-		ext := alloc.Extent{Off: r.Sector, Len: uint64(r.Header.Size / sectorSize)}
-		w := winners[string(r.Key)]
-		if w != nil && r.Header.Seq <= w.hdr.Seq {
-			erase = append(erase, ext)
+	var (
+		met   []*record // every version that won when it was met, in file order
+		erase []alloc.Extent
+	)
+	// Two goroutines share the work: the scan reads, verifies and copies each record into a
+	// new version, and this goroutine resolves versions of the same key in the hash index.
+	batches := make(chan []*record, 4)
+	var st disk.ScanStats
+	var err error
+	go func() {
+		defer close(batches)
+		batch := make([]*record, 0, recoverBatch)
+		st, err = fs.file.Scan(func(r *disk.Found) error {
+			rec := newRecord(r.Key, r.Value)
+			rec.ts, rec.seq, rec.expiry = r.Header.TS, r.Header.Seq, r.Header.Expiry
+			rec.dead = r.Header.Kind == format.KindDelete
+			rec.loc.Store(packLoc(r.Sector, uint64(r.Header.Size/sectorSize)))
+			if batch = append(batch, rec); len(batch) == recoverBatch {
+				batches <- batch
+				batch = make([]*record, 0, recoverBatch)
+			}
 			return nil
+		})
+		if len(batch) > 0 {
+			batches <- batch
 		}
-		if w != nil {
-			erase = append(erase, alloc.Extent{Off: w.sector, Len: uint64(w.hdr.Size / sectorSize)})
-		} else {
-			w = new(found)
-			winners[string(r.Key)] = w
+	}()
+	for batch := range batches {
+		for _, rec := range batch {
+			prev, _ := s.hash.Load(rec.key())
+			if prev != nil && rec.seq <= prev.seq {
+				sec, cnt, _ := unpackLoc(rec.loc.Load())
+				erase = append(erase, alloc.Extent{Off: sec, Len: cnt})
+				continue
+			}
+			if prev != nil {
+				sec, cnt, _ := unpackLoc(prev.loc.Load())
+				erase = append(erase, alloc.Extent{Off: sec, Len: cnt})
+				prev.superseded.Store(true) // a newer version is on disk: dropped below
+			}
+			s.hash.Store(rec.key(), rec) // the entry key shares the version's buffer
+			met = append(met, rec)
 		}
-		w.hdr, w.sector = r.Header, r.Sector
-		w.value = append(w.value[:0], r.Value...)
-		return nil
-	})
+	}
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrCorrupted, err)
 	}
@@ -364,30 +387,36 @@ func (s *Store) recover() error {
 	now := wallNow()
 	var later []alloc.Extent
 	var maxSeq uint64
-	for k, w := range winners {
-		maxSeq = max(maxSeq, w.hdr.Seq)
-		ext := alloc.Extent{Off: w.sector, Len: uint64(w.hdr.Size / sectorSize)}
-		if w.hdr.Kind == format.KindDelete || (w.hdr.Expiry != 0 && now >= w.hdr.Expiry) {
+	used := []alloc.Extent{{Off: 0, Len: format.DataStart / sectorSize}}
+	keys := make([]string, 0, len(met))
+	for _, r := range met {
+		if r.superseded.Load() {
+			continue
+		}
+		maxSeq = max(maxSeq, r.seq)
+		sec, cnt, _ := unpackLoc(r.loc.Load())
+		ext := alloc.Extent{Off: sec, Len: cnt}
+		if r.dead || (r.expiry != 0 && now >= r.expiry) {
+			s.hash.Delete(r.key())
 			later = append(later, ext)
 			continue
 		}
-		if err := fs.space.Reserve(ext); err != nil {
-			return fmt.Errorf("%w: records overlap at sector %d: %v", ErrCorrupted, w.sector, err)
-		}
-		r := newRecord([]byte(k), w.value)
-		r.ts, r.seq, r.expiry = w.hdr.TS, w.hdr.Seq, w.hdr.Expiry
-		k = r.key() // the hash index's entry key shares the version's buffer
-		r.loc.Store(packLoc(w.sector, ext.Len))
+		used = append(used, ext)
 		r.durable.Store(true)
-		s.hash.Store(k, r)
-		s.ordered.Insert(strings.Clone(k))
+		keys = append(keys, strings.Clone(r.key())) // the ordered index's own copy
 		s.keys.Inc()
 		s.mem.Add(r.cost())
-		fs.live.Add(int64(ext.Len * sectorSize))
+		fs.live.Add(int64(cnt * sectorSize))
 		if r.expiry != 0 {
-			s.ttl.update(k, 0, r.expiry)
+			s.ttl.update(r.key(), 0, r.expiry)
 		}
 	}
+	space, err := alloc.NewUsed(uint64(fs.file.Size())/sectorSize, used)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrCorrupted, err)
+	}
+	fs.space = space
+	s.ordered.InsertMany(keys)
 	for i := range s.clocks {
 		s.clocks[i].seq.Store(maxSeq)
 	}
@@ -402,6 +431,9 @@ func (s *Store) recover() error {
 		Int64("bytes_read", st.Bytes).Msg("feox: recovery done")
 	return nil
 }
+
+// recoverBatch is how many records the recovery scan hands over at a time.
+const recoverBatch = 1024
 
 // eraseAtOpen zeroes the first sector of each extent and syncs. The extents stay free space.
 func (s *Store) eraseAtOpen(exts []alloc.Extent) error {

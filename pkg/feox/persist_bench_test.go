@@ -56,7 +56,7 @@ func loadKeys(b *testing.B, st *feox.Store, keys [][]byte, value []byte, g int) 
 // BenchmarkLoad measures loading 1M keys, including the final Flush, in memory-only and
 // persistent mode, with 1 and 2 goroutines.
 func BenchmarkLoad(b *testing.B) {
-	d := fixture(b)
+	d := keyFixture(b)
 	for _, mode := range []string{"memory", "persistent"} {
 		for _, g := range []int{1, 2} {
 			b.Run(fmt.Sprintf("mode=%s/goroutines=%d", mode, g), func(b *testing.B) {
@@ -93,7 +93,7 @@ func BenchmarkLoad(b *testing.B) {
 // on a loaded store, memory-only against persistent, with 1 and 2 goroutines; the Flush at the
 // end is included.
 func BenchmarkPersistUpdate(b *testing.B) {
-	d := fixture(b)
+	d := keyFixture(b)
 	const ops = 1 << 20
 	for _, mode := range []string{"memory", "persistent"} {
 		dir := b.TempDir()
@@ -144,7 +144,7 @@ func BenchmarkPersistUpdate(b *testing.B) {
 // BenchmarkOpen measures Open of a data file holding 1M records (the recovery scan and the
 // rebuild of the indexes) against a plain sequential read of the same file.
 func BenchmarkOpen(b *testing.B) {
-	d := fixture(b)
+	d := keyFixture(b)
 	dir := b.TempDir()
 	st := openBench(b, "persistent", dir)
 	loadKeys(b, st, d.keys, d.value, 2)

@@ -13,6 +13,7 @@
 package index
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -211,6 +212,32 @@ func (o *Ordered) Delete(key string) bool {
 	_, found := o.tree.Delete(it)
 	o.mu.Unlock()
 	return found
+}
+
+// InsertMany inserts keys, in any order, faster than one Insert each when there are many:
+// they are sorted first (mostly by their eight-byte prefixes, without touching the key
+// bytes) and inserted in ascending order, so consecutive insertions walk the same path of
+// the tree, which stays in cache. Recovery uses it to rebuild the index.
+func (o *Ordered) InsertMany(keys []string) {
+	items := make([]item, len(keys))
+	for i, k := range keys {
+		items[i] = item{pfx: prefix(k), key: k}
+	}
+	slices.SortFunc(items, func(a, b item) int {
+		switch {
+		case less(a, b):
+			return -1
+		case less(b, a):
+			return 1
+		}
+		return 0
+	})
+	o.Apply()
+	o.mu.Lock()
+	for _, it := range items {
+		o.tree.ReplaceOrInsert(it)
+	}
+	o.mu.Unlock()
 }
 
 // Has reports whether key is in the index.

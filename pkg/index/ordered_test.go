@@ -704,3 +704,44 @@ func TestOrdered_LogRun(t *testing.T) {
 		t.Fatalf("final keys differ from the model: got %d keys, want %d", len(got), len(want))
 	}
 }
+
+// TestOrdered_InsertMany checks that InsertMany of shuffled keys, duplicates included, and
+// on top of keys already present (some only logged), leaves the same set as one Insert each.
+func TestOrdered_InsertMany(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	keys := slices.Clone(trickyKeys)
+	for i := range 2000 {
+		keys = append(keys, fmt.Sprintf("%08x-%d", r.Uint32(), i))
+	}
+	keys = append(keys, keys[:50]...) // duplicates
+	r.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+
+	o := NewOrdered()
+	o.Insert(keys[0])
+	o.InsertLater(keys[1])
+	o.InsertMany(keys)
+	want := NewOrdered()
+	for _, k := range keys {
+		want.Insert(k)
+	}
+	got, exp := collectAll(o), collectAll(want)
+	if !slices.Equal(got, exp) {
+		t.Fatalf("InsertMany left %d keys %s..., want %d", len(got), quoted(got[:min(5, len(got))]), len(exp))
+	}
+	if !slices.Equal(exp, sorted(dedup(keys))) {
+		t.Fatal("reference index is not the sorted set of keys")
+	}
+}
+
+// dedup returns keys without repeats, in no particular order.
+func dedup(keys []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, k := range keys {
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	return out
+}
