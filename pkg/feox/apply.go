@@ -146,7 +146,7 @@ func (s *Store) applyOnce(k string, c *clock, shard int, explicit, startSeq uint
 		}
 		next := d.rec
 		if next == nil {
-			next = &record{kv: d.kv, klen: len(k)}
+			next = &record{kv: d.kv, klen: len(k), vlen: len(d.kv) - len(k)}
 		}
 		// Every field is set here: an attempt that found the ring full may have used next.
 		next.ts, next.seq, next.expiry = ts, seq, d.expiry
@@ -159,13 +159,17 @@ func (s *Store) applyOnce(k string, c *clock, shard int, explicit, startSeq uint
 			oldCost = old.cost()
 		}
 		delta := next.cost() - oldCost
-		if err := s.reserve(delta); err != nil {
+		var keyCost int64
+		if !loaded || old.dead {
+			keyCost = int64(len(k)) + recordOverhead
+		}
+		if err := s.reserve(delta, keyCost); err != nil {
 			ferr = err
 			return old, xsync.CancelOp
 		}
 		if !s.enqueue(shard, stages.Entry{Key: k, Value: next.value(), TS: ts, Seq: seq,
 			Expiry: next.expiry, Kind: stages.Put, Fresh: cur == nil, Ref: next}) {
-			s.mem.Add(-delta)
+			s.unreserve(delta, keyCost)
 			full = true
 			return old, xsync.CancelOp
 		}
@@ -213,7 +217,7 @@ func (s *Store) deleteVersion(shard int, old *record, ts, seq uint64, inflight b
 		return nil, false
 	}
 	if !old.dead {
-		s.mem.Add(-old.cost())
+		s.unreserve(old.cost(), int64(old.klen)+recordOverhead)
 		s.ordered.DeleteLater(k)
 		s.keys.Dec()
 	}

@@ -14,3 +14,22 @@ func (s *Store) Durable(key []byte) bool {
 	r := s.lookup(key)
 	return r != nil && r.durable.Load()
 }
+
+// Resident reports whether the newest version of key holds its value in memory.
+func (s *Store) Resident(key []byte) bool {
+	r := s.lookup(key)
+	return r != nil && !r.stub
+}
+
+// DiskOffset returns the file offset of the record of key's newest version, or -1.
+func (s *Store) DiskOffset(key []byte) int64 {
+	r := s.lookup(key)
+	if r == nil {
+		return -1
+	}
+	sec, _, ok := unpackLoc(r.loc.Load())
+	if !ok {
+		return -1
+	}
+	return int64(sec * sectorSize)
+}

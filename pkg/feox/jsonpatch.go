@@ -347,7 +347,11 @@ func (s *Store) JSONPatch(key, patch []byte) error {
 		if r == nil {
 			return ErrNotFound
 		}
-		v, err := applyPatch(p, r.value())
+		r, doc, _, err := s.valueOf(r.key(), r)
+		if err != nil {
+			return err
+		}
+		v, err := applyPatch(p, doc)
 		if err != nil {
 			return err
 		}

@@ -28,8 +28,8 @@ type fileStore struct {
 	mu    sync.Mutex // guards space
 	space *alloc.Allocator
 
-	batch                                  atomic.Uint64 // store-wide batch numbers
-	written, syncs, live, corrupt, retired atomic.Int64
+	batch                                        atomic.Uint64 // store-wide batch numbers
+	written, syncs, live, corrupt, retired, read atomic.Int64
 }
 
 const sectorSize = format.SectorSize
@@ -235,6 +235,7 @@ func (fs *fileStore) allocate(sizes []uint64, dst []alloc.Extent, need uint64) (
 // retirement.
 func (s *Store) onDurable(b *stages.Batch) {
 	be := s.backends[b.Shard]
+	var victims []*record
 	for i := range b.Entries {
 		e := &b.Entries[i]
 		r, ok := e.Ref.(*record)
@@ -250,12 +251,15 @@ func (s *Store) onDurable(b *stages.Batch) {
 			be.retireRecord(r, true)
 		case r.superseded.Load():
 			be.retireRecord(r, false)
+		default:
+			victims = s.admit(r, victims) // the value may now leave memory
 		}
 		// Retire the newest older version on disk; mark the unwritten ones in between so that
 		// they are retired as soon as a retry writes them.
 		for p := r.prev; p != nil; p = p.prev {
 			if p.loc.Load() != 0 {
 				if !p.dead {
+					s.cache.Remove(p.ch.Load())
 					be.retireRecord(p, false)
 				}
 				break
@@ -272,6 +276,7 @@ func (s *Store) onDurable(b *stages.Batch) {
 			r.durable.Store(true)
 		}
 	}
+	s.evict(victims)
 }
 
 // errNewerFormat is returned by Open for a data file written by a newer feox-go.
@@ -345,7 +350,15 @@ func (s *Store) recover() error {
 		defer close(batches)
 		batch := make([]*record, 0, recoverBatch)
 		st, err = fs.file.Scan(func(r *disk.Found) error {
-			rec := newRecord(r.Key, r.Value)
+			// Values are kept while the cache has room (first come, first kept); the rest
+			// start as stubs and are read back on demand.
+			var rec *record
+			if s.opts.DisableCache || s.cache.Resident()+int64(len(r.Value)) > s.cache.LowWatermark() {
+				rec = newRecord(r.Key, nil)
+				rec.stub, rec.vlen = true, len(r.Value)
+			} else {
+				rec = newRecord(r.Key, r.Value)
+			}
 			rec.ts, rec.seq, rec.expiry = r.Header.TS, r.Header.Seq, r.Header.Expiry
 			rec.dead = r.Header.Kind == format.KindDelete
 			rec.loc.Store(packLoc(r.Sector, uint64(r.Header.Size/sectorSize)))
@@ -371,6 +384,10 @@ func (s *Store) recover() error {
 				sec, cnt, _ := unpackLoc(prev.loc.Load())
 				erase = append(erase, alloc.Extent{Off: sec, Len: cnt})
 				prev.superseded.Store(true) // a newer version is on disk: dropped below
+				s.cache.Remove(prev.ch.Load())
+			}
+			if !rec.stub && !rec.dead {
+				rec.ch.Store(s.cache.Admit(rec, int64(rec.vlen)))
 			}
 			s.hash.Store(rec.key(), rec) // the entry key shares the version's buffer
 			met = append(met, rec)
@@ -398,6 +415,7 @@ func (s *Store) recover() error {
 		ext := alloc.Extent{Off: sec, Len: cnt}
 		if r.dead || (r.expiry != 0 && now >= r.expiry) {
 			s.hash.Delete(r.key())
+			s.cache.Remove(r.ch.Load())
 			later = append(later, ext)
 			continue
 		}
@@ -406,6 +424,7 @@ func (s *Store) recover() error {
 		keys = append(keys, strings.Clone(r.key())) // the ordered index's own copy
 		s.keys.Inc()
 		s.mem.Add(r.cost())
+		s.keyMem.Add(int64(r.klen) + recordOverhead)
 		fs.live.Add(int64(cnt * sectorSize))
 		if r.expiry != 0 {
 			s.ttl.update(r.key(), 0, r.expiry)

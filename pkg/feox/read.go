@@ -1,6 +1,10 @@
 package feox
 
-import "time"
+import (
+	"bytes"
+	"errors"
+	"time"
+)
 
 // live returns the record of key if the key is present and unexpired, else nil.
 func (s *Store) live(key []byte) *record {
@@ -25,10 +29,29 @@ func (s *Store) Get(key []byte) ([]byte, error) {
 		sampleEnd(&s.stats.getLat, t0)
 		return nil, ErrNotFound
 	}
+	if r.stub {
+		return s.getStub(key, r, t0)
+	}
+	if h := r.ch.Load(); h != nil {
+		s.cache.Touch(h)
+	}
 	v := make([]byte, len(r.kv)-r.klen)
 	copy(v, r.kv[r.klen:])
 	sampleEnd(&s.stats.getLat, t0)
 	return v, nil
+}
+
+// getStub is Get of a key whose value is not in memory.
+func (s *Store) getStub(key []byte, r *record, t0 time.Time) ([]byte, error) {
+	_, v, fresh, err := s.valueOf(r.key(), r)
+	if errors.Is(err, ErrNotFound) {
+		s.stats.getMisses.Inc()
+	}
+	if err == nil && !fresh {
+		v = bytes.Clone(v)
+	}
+	sampleEnd(&s.stats.getLat, t0)
+	return v, err
 }
 
 // View calls fn with the value of key without copying it and returns fn's error as is. The
@@ -47,7 +70,18 @@ func (s *Store) View(key []byte, fn func(value []byte) error) error {
 		sampleEnd(&s.stats.getLat, t0)
 		return ErrNotFound
 	}
-	err := fn(r.value())
+	v := r.value()
+	if r.stub || r.ch.Load() != nil {
+		var err error
+		if _, v, _, err = s.valueOf(r.key(), r); err != nil {
+			if errors.Is(err, ErrNotFound) {
+				s.stats.getMisses.Inc()
+			}
+			sampleEnd(&s.stats.getLat, t0)
+			return err
+		}
+	}
+	err := fn(v)
 	sampleEnd(&s.stats.getLat, t0)
 	return err
 }
@@ -62,7 +96,7 @@ func (s *Store) Size(key []byte) (int, error) {
 	if r == nil {
 		return 0, ErrNotFound
 	}
-	return len(r.kv) - r.klen, nil
+	return r.vlen, nil
 }
 
 // Contains reports whether key is present and unexpired. It returns false for an invalid key

@@ -3,6 +3,8 @@ package feox
 import (
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/feoxdb/feox-go/pkg/cache"
 )
 
 // recordOverhead is the fixed number of bytes charged to MemoryUsage for every key beside its
@@ -34,6 +36,13 @@ type record struct {
 	// dead marks a tombstone: the key is absent. Tombstones exist only while explicit-timestamp
 	// writers that started before the delete may still be in flight.
 	dead bool
+	// stub marks a version whose value is not in memory (persistent mode, evicted by the
+	// cache): kv holds the key only, and the value is read back from disk (see values.go).
+	stub bool
+	// vlen is the value's length, kept for stubs too.
+	vlen int
+	// ch is the version's cache entry once it is durable and resident; nil otherwise.
+	ch atomic.Pointer[cache.Handle[*record]]
 	// durable is set once the version is on disk (by the write pipeline's complete stage).
 	durable atomic.Bool
 
@@ -95,7 +104,7 @@ func newRecord(key, value []byte) *record {
 		r, kv = new(record), make([]byte, n)
 	}
 	copy(kv[copy(kv, key):], value)
-	r.kv, r.klen = kv, len(key)
+	r.kv, r.klen, r.vlen = kv, len(key), len(value)
 	return r
 }
 

@@ -2,6 +2,7 @@ package feox
 
 import (
 	"bytes"
+	"errors"
 	"iter"
 )
 
@@ -73,11 +74,27 @@ func (s *Store) Range(start, end []byte, limit int) ([]KV, error) {
 		return []KV{}, nil
 	}
 	out := make([]KV, 0, min(limit, scanChunk))
+	var ferr error
 	s.each(b, func(r *record) bool {
+		if r.stub {
+			_, v, _, err := s.valueOf(r.key(), r)
+			switch {
+			case errors.Is(err, ErrNotFound):
+				return true // deleted since the chunk was collected
+			case err != nil:
+				ferr = err
+				return false
+			}
+			out = append(out, KV{Key: []byte(r.key()), Value: bytes.Clone(v)})
+			return len(out) < limit
+		}
 		buf := append([]byte(nil), r.kv...)
 		out = append(out, KV{Key: buf[:r.klen:r.klen], Value: buf[r.klen:]})
 		return len(out) < limit
 	})
+	if ferr != nil {
+		return nil, ferr
+	}
 	return out, nil
 }
 
@@ -101,8 +118,20 @@ func (s *Store) Scan(start, end []byte) iter.Seq2[[]byte, []byte] {
 			if s.closed.Load() {
 				return false
 			}
+			v := r.value()
+			if r.stub {
+				var err error
+				if _, v, _, err = s.valueOf(r.key(), r); err != nil {
+					// Gone since the chunk was collected, or unreadable: an iterator has no
+					// error to return, so the key is skipped (a read error is logged).
+					if !errors.Is(err, ErrNotFound) {
+						s.log.Error().Err(err).Msg("feox: Scan skipped a value it could not read")
+					}
+					return true
+				}
+			}
 			kbuf = append(kbuf[:0], r.kv[:r.klen]...)
-			vbuf = append(vbuf[:0], r.kv[r.klen:]...)
+			vbuf = append(vbuf[:0], v...)
 			return yield(kbuf, vbuf)
 		})
 	}

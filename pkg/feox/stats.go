@@ -62,13 +62,16 @@ type Stats struct {
 // counters are the store's striped operation counters and sampled latency histograms.
 type counters struct {
 	gets, getMisses, inserts, updates, deletes, ranges, expired, sweeps *xsync.Counter
+	// diskReads counts reads of values from the data file; evictions, values the cache
+	// dropped from memory.
+	diskReads, evictions *xsync.Counter
 
 	getLat, insertLat hist.Histogram
 }
 
 func (c *counters) init() {
 	for _, p := range []**xsync.Counter{&c.gets, &c.getMisses, &c.inserts, &c.updates,
-		&c.deletes, &c.ranges, &c.expired, &c.sweeps} {
+		&c.deletes, &c.ranges, &c.expired, &c.sweeps, &c.diskReads, &c.evictions} {
 		*p = xsync.NewCounter()
 	}
 }
@@ -117,7 +120,11 @@ func (s *Store) Stats() Stats {
 		st.DiskLiveBytes = fs.live.Load()
 		st.BytesWritten = fs.written.Load()
 		st.CorruptRecords = fs.corrupt.Load()
-		st.CacheHits = gets - misses // every value stays in memory until the CLOCK cache lands
+		st.BytesRead = fs.read.Load()
+		st.CacheMisses = c.diskReads.Value()
+		st.CacheHits = max(gets-misses-st.CacheMisses, 0)
+		st.CacheEvictions = c.evictions.Value()
+		st.CacheBytes = s.cache.Resident()
 	}
 	if s.pipe != nil {
 		p := s.pipe.Stats()

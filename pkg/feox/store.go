@@ -10,6 +10,7 @@ import (
 	"github.com/puzpuzpuz/xsync/v4"
 	"github.com/rs/zerolog"
 
+	"github.com/feoxdb/feox-go/pkg/cache"
 	"github.com/feoxdb/feox-go/pkg/index"
 	"github.com/feoxdb/feox-go/pkg/stages"
 )
@@ -32,9 +33,12 @@ type Store struct {
 
 	// mem is the bytes charged by present records; writers reserve with a CAS loop so that
 	// concurrent writers can never jointly pass MaxMemory.
-	mem   atomic.Int64
-	keys  *xsync.Counter
-	stats counters
+	mem atomic.Int64
+	// keyMem is, in persistent mode, the bytes charged by present keys alone (key and fixed
+	// overhead): values never make a write fail there, keys past MaxMemory do.
+	keyMem atomic.Int64
+	keys   *xsync.Counter
+	stats  counters
 
 	ttl   ttlIndex
 	tombs tombList
@@ -44,6 +48,10 @@ type Store struct {
 	// fs and backends are the data file and the shards' writers; nil unless persistent.
 	fs       *fileStore
 	backends []*fileBackend
+	// cache decides which durable values stay in memory (persistent mode only); evictKick
+	// asks the background goroutine to run it.
+	cache     *cache.Cache[*record]
+	evictKick chan struct{}
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -76,6 +84,8 @@ func open(opts Options, newBackend func(shard int) stages.Backend) (*Store, erro
 		seed:    maphash.MakeSeed(),
 		keys:    xsync.NewCounter(),
 		stop:    make(chan struct{}),
+
+		evictKick: make(chan struct{}, 1),
 	}
 	if o.Logger != nil {
 		s.log = *o.Logger
@@ -85,6 +95,7 @@ func open(opts Options, newBackend func(shard int) stages.Backend) (*Store, erro
 	mode := "memory"
 	onDurable := markDurable
 	if o.Path != "" {
+		s.cache = cache.New[*record](cache.Config{HighWatermark: o.MaxMemory})
 		if err := s.openFile(); err != nil {
 			return nil, err
 		}
@@ -234,8 +245,23 @@ func (s *Store) lookup(key []byte) *record {
 }
 
 // reserve charges delta bytes to the memory budget, failing with ErrOutOfMemory when that
-// would pass MaxMemory. A negative delta always succeeds.
-func (s *Store) reserve(delta int64) error {
+// would pass MaxMemory; keyCost is the part of delta for a key the write creates (0 if none).
+// A negative delta always succeeds. In persistent mode values are never refused (the cache
+// evicts durable ones): only keys, charged to keyMem, are held to MaxMemory.
+func (s *Store) reserve(delta, keyCost int64) error {
+	if s.fs != nil {
+		for keyCost > 0 {
+			cur := s.keyMem.Load()
+			if cur+keyCost > s.opts.MaxMemory {
+				return ErrOutOfMemory
+			}
+			if s.keyMem.CompareAndSwap(cur, cur+keyCost) {
+				break
+			}
+		}
+		s.mem.Add(delta)
+		return nil
+	}
 	if delta <= 0 {
 		s.mem.Add(delta)
 		return nil
@@ -248,5 +274,13 @@ func (s *Store) reserve(delta int64) error {
 		if s.mem.CompareAndSwap(cur, cur+delta) {
 			return nil
 		}
+	}
+}
+
+// unreserve gives back what reserve charged.
+func (s *Store) unreserve(delta, keyCost int64) {
+	s.mem.Add(-delta)
+	if s.fs != nil {
+		s.keyMem.Add(-keyCost)
 	}
 }

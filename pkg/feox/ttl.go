@@ -134,6 +134,9 @@ func (s *Store) background() {
 		select {
 		case <-s.stop:
 			return
+		case <-s.evictKick:
+			s.evict(nil) // reads brought values back past the cache's high watermark
+			continue
 		case <-timer.C:
 		}
 		wait := interval

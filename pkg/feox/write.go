@@ -3,6 +3,7 @@ package feox
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"math"
 	"time"
 )
@@ -129,13 +130,26 @@ func (s *Store) CompareAndSwap(key, expected, value []byte) (bool, error) {
 	if err := s.checkKV(key, value); err != nil {
 		return false, err
 	}
-	if r := s.live(key); r == nil || !bytes.Equal(r.value(), expected) {
+	r := s.live(key)
+	if r == nil {
 		return false, nil
+	}
+	if _, v, _, err := s.valueOf(r.key(), r); errors.Is(err, ErrNotFound) || (err == nil && !bytes.Equal(v, expected)) {
+		return false, nil
+	} else if err != nil {
+		return false, err
 	}
 	rec := newRecord(key, value)
 	swapped := false
 	out, err := s.apply(key, rec, 0, func(cur *record, _ int64) (decision, error) {
-		if cur == nil || !bytes.Equal(cur.value(), expected) {
+		if cur == nil {
+			return decision{noop: true}, nil
+		}
+		v, err := s.valueLocked(cur)
+		if err != nil {
+			return decision{}, err
+		}
+		if !bytes.Equal(v, expected) {
 			return decision{noop: true}, nil
 		}
 		swapped = true
@@ -168,9 +182,12 @@ func (s *Store) Increment(key []byte, delta int64) (int64, error) {
 			binary.LittleEndian.PutUint64(v, uint64(delta))
 			return decision{rec: rec}, nil
 		}
-		old := cur.value()
-		if len(old) != 8 {
+		if cur.vlen != 8 {
 			return decision{}, ErrNotCounter
+		}
+		old, err := s.valueLocked(cur)
+		if err != nil {
+			return decision{}, err
 		}
 		n := int64(binary.LittleEndian.Uint64(old))
 		if (delta > 0 && n > math.MaxInt64-delta) || (delta < 0 && n < math.MinInt64-delta) {
@@ -197,7 +214,7 @@ func (s *Store) UpdateTTL(key []byte, ttl time.Duration) error {
 		if cur == nil {
 			return decision{}, ErrNotFound
 		}
-		return decision{kv: cur.kv, expiry: expiryAt(now, ttl)}, nil
+		return s.republish(cur, expiryAt(now, ttl))
 	})
 	return err
 }
@@ -215,7 +232,21 @@ func (s *Store) Persist(key []byte) error {
 		case cur.expiry == 0:
 			return decision{noop: true}, nil
 		}
-		return decision{kv: cur.kv}, nil
+		return s.republish(cur, 0)
 	})
 	return err
+}
+
+// republish decides a new version of cur's key with cur's value and the given expiry: the same
+// buffer when the value is in memory, a new record holding the value read back from disk when
+// cur is a stub.
+func (s *Store) republish(cur *record, expiry int64) (decision, error) {
+	if !cur.stub {
+		return decision{kv: cur.kv, expiry: expiry}, nil
+	}
+	v, err := s.valueLocked(cur)
+	if err != nil {
+		return decision{}, err
+	}
+	return decision{rec: newRecord(cur.kv[:cur.klen], v), expiry: expiry}, nil
 }

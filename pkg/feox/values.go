@@ -1,0 +1,202 @@
+package feox
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/puzpuzpuz/xsync/v4"
+
+	"github.com/feoxdb/feox-go/pkg/format"
+)
+
+// Values in persistent mode. A version's value stays in memory until the version is durable;
+// then the CLOCK cache (package cache) decides whether it stays. An evicted version is replaced
+// in the hash index by a stub: the same version (key, timestamps, sequence number, place on
+// disk) without its value. A read that meets a stub reads the record back from the data file,
+// verifies it against the stub and publishes a resident copy again. Replacing records, never
+// changing one, keeps every record immutable: a reader that loaded the resident record before
+// the eviction keeps a valid value.
+
+// stubOf returns r's version without its value: what the hash index holds once the value is
+// evicted. The stub has its own key buffer, so that r's buffer (and value) can be freed.
+func stubOf(r *record) *record {
+	st := newRecord(r.kv[:r.klen], nil)
+	st.ts, st.seq, st.expiry = r.ts, r.seq, r.expiry
+	st.guardTs, st.guardSeq = r.guardTs, r.guardSeq
+	st.vlen, st.stub = r.vlen, true
+	st.loc.Store(r.loc.Load())
+	st.durable.Store(true)
+	return st
+}
+
+// residentOf returns the stub's version with its value v back in memory.
+func residentOf(st *record, v []byte) *record {
+	r := newRecord(st.kv[:st.klen], v)
+	r.ts, r.seq, r.expiry = st.ts, st.seq, st.expiry
+	r.guardTs, r.guardSeq = st.guardTs, st.guardSeq
+	r.loc.Store(st.loc.Load())
+	r.durable.Store(true)
+	return r
+}
+
+// admit hands a durable version's value to the cache; with DisableCache it evicts it at once.
+// Only the key's shard's complete stage calls it, once per version.
+func (s *Store) admit(r *record, victims []*record) []*record {
+	if s.opts.DisableCache {
+		return append(victims, r)
+	}
+	r.ch.Store(s.cache.Admit(r, int64(r.vlen)))
+	return victims
+}
+
+// evict runs bounded rounds of the CLOCK hand while the cache is over its high watermark and
+// replaces each victim still current in the hash index by its stub.
+func (s *Store) evict(victims []*record) {
+	for s.cache.NeedsEvict() {
+		n, _ := s.cache.Evict(func(r *record) bool {
+			victims = append(victims, r) // runs under the cache's lock: only collect
+			return true
+		})
+		if n == 0 {
+			break // everything the hand met was referenced; try again after the next batch
+		}
+	}
+	for _, r := range victims {
+		s.stubOut(r)
+	}
+}
+
+// stubOut replaces r by its stub if r is still its key's newest record.
+func (s *Store) stubOut(r *record) {
+	st := stubOf(r)
+	done := false
+	// The entry key must alias the stub's buffer, not r's, or r's value would stay reachable.
+	s.hash.Compute(st.key(), func(old *record, loaded bool) (*record, xsync.ComputeOp) {
+		if !loaded || old != r {
+			return old, xsync.CancelOp
+		}
+		done = true
+		return st, xsync.UpdateOp
+	})
+	if done {
+		s.mem.Add(-int64(r.vlen))
+		s.stats.evictions.Inc()
+	}
+}
+
+// readBack reads the value of st, a stub, from the data file and publishes a resident copy if st
+// is still its key's newest record (unless DisableCache). It returns the record now holding the version (the copy,
+// or st if it was replaced meanwhile) and the value, a new buffer owned by the caller. A
+// verification failure wraps ErrCorrupted; it may also mean that st was replaced and its space
+// reused since the caller loaded it (see valueOf).
+func (s *Store) readBack(st *record) (*record, []byte, error) {
+	v, err := s.fs.readValue(st)
+	s.stats.diskReads.Inc()
+	if err != nil {
+		return st, nil, err
+	}
+	if s.opts.DisableCache {
+		return st, v, nil // every read goes to disk
+	}
+	r := residentOf(st, v)
+	var h = s.cache.Admit(r, int64(r.vlen))
+	r.ch.Store(h)
+	done := false
+	s.hash.Compute(r.key(), func(old *record, loaded bool) (*record, xsync.ComputeOp) {
+		if !loaded || old != st {
+			return old, xsync.CancelOp
+		}
+		done = true
+		return r, xsync.UpdateOp
+	})
+	if !done {
+		s.cache.Remove(h)
+		return st, v, nil
+	}
+	s.mem.Add(int64(r.vlen))
+	if s.cache.NeedsEvict() {
+		s.kickEvict()
+	}
+	return r, v, nil
+}
+
+// kickEvict asks the background goroutine to run the CLOCK hand.
+func (s *Store) kickEvict() {
+	select {
+	case s.evictKick <- struct{}{}:
+	default:
+	}
+}
+
+// valueOf returns the value of r, which the caller loaded as the newest record of key outside
+// the key's critical section, and the record that holds it: r, or the resident copy that
+// replaced r's stub. fresh reports that v is a new buffer the caller owns; otherwise v belongs
+// to the record and must not be modified. When r's disk copy fails verification because r was
+// replaced (and its space reused) meanwhile, valueOf goes on with the key's newest record;
+// it returns ErrNotFound if the key has gone.
+func (s *Store) valueOf(key string, r *record) (cur *record, v []byte, fresh bool, err error) {
+	for {
+		if !r.stub {
+			if h := r.ch.Load(); h != nil {
+				s.cache.Touch(h)
+			}
+			return r, r.value(), false, nil
+		}
+		cur, v, err := s.readBack(r)
+		if err == nil {
+			return cur, v, true, nil
+		}
+		if !errors.Is(err, ErrCorrupted) {
+			return r, nil, false, err
+		}
+		now, _ := s.hash.Load(key)
+		if now == r {
+			return r, nil, false, err // the newest version's own copy is damaged
+		}
+		if now == nil || !now.liveAt(wallNow()) {
+			return r, nil, false, ErrNotFound
+		}
+		r = now
+	}
+}
+
+// valueLocked returns the value of cur, the newest record of its key, from inside the key's
+// critical section (so cur cannot be replaced meanwhile); it reads a stub's value from disk
+// without publishing a resident copy.
+func (s *Store) valueLocked(cur *record) ([]byte, error) {
+	if !cur.stub {
+		return cur.value(), nil
+	}
+	s.stats.diskReads.Inc()
+	return s.fs.readValue(cur)
+}
+
+// readValue reads the record of r's version from the data file and returns its value, after
+// checking the record's checksum and that it is r's version: same key, kind, timestamp,
+// sequence number and value length. Any mismatch wraps ErrCorrupted.
+func (fs *fileStore) readValue(r *record) ([]byte, error) {
+	sec, cnt, ok := unpackLoc(r.loc.Load())
+	if !ok {
+		return nil, fmt.Errorf("%w: key %q has no record on disk", ErrCorrupted, r.key())
+	}
+	buf := make([]byte, cnt*sectorSize)
+	if err := fs.file.ReadAt(buf, int64(sec*sectorSize)); err != nil {
+		return nil, err
+	}
+	fs.read.Add(int64(len(buf)))
+	h, err := format.DecodeRecordHeader(buf, sec, fs.salt)
+	var key, value []byte
+	if err == nil && h.Size <= len(buf) {
+		key, value, err = format.VerifyRecord(buf[:h.Size], h, sec, fs.salt)
+	} else if err == nil {
+		err = errors.New("record runs past its extent")
+	}
+	if err == nil && (h.Kind != format.KindValue || h.Seq != r.seq || h.TS != r.ts ||
+		string(key) != r.key() || len(value) != r.vlen) {
+		err = errors.New("the record on disk is another version")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: value of key %q at offset %d: %v", ErrCorrupted, r.key(), sec*sectorSize, err)
+	}
+	return value, nil
+}
