@@ -3,13 +3,22 @@ package disk
 import (
 	"errors"
 	"os"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// lockFile takes an exclusive, non-blocking flock. flock locks belong to the open file
-// description, so a second Open of the same inode, in this process or another, conflicts.
+// lockWait is how long lockFile keeps trying a lock that is held. A process killed while it
+// had io_uring requests in flight keeps its file (and flock) referenced until the kernel has
+// torn its rings down, asynchronously and usually within milliseconds; a restart right after
+// the kill should not fail for that.
+const lockWait = time.Second
+
+// lockFile takes an exclusive flock, without blocking on it for more than lockWait. flock
+// locks belong to the open file description, so a second Open of the same inode, in this
+// process or another, conflicts.
 func lockFile(f *os.File) error {
+	deadline := time.Now().Add(lockWait)
 	for {
 		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 		switch {
@@ -18,7 +27,10 @@ func lockFile(f *os.File) error {
 		case errors.Is(err, unix.EINTR):
 			continue
 		case errors.Is(err, unix.EWOULDBLOCK):
-			return ErrLocked
+			if time.Now().After(deadline) {
+				return ErrLocked
+			}
+			time.Sleep(5 * time.Millisecond)
 		default:
 			return err
 		}

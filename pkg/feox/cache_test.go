@@ -74,9 +74,10 @@ func TestCache_LargerThanMemory(t *testing.T) {
 		if st.CacheMisses == 0 || st.CacheEvictions == 0 || st.BytesRead == 0 {
 			t.Errorf("a dataset 10x the cache was read without disk reads or evictions: %+v", st)
 		}
-		if slack := int64(budget / 2); st.CacheBytes > budget+slack {
-			t.Errorf("CacheBytes = %d, budget %d", st.CacheBytes, budget)
-		}
+		// Readers overshoot the budget between rounds of the hand; it comes back under it.
+		eventually(t, waitBound, "CacheBytes back within MaxMemory", func() bool {
+			return s.Stats().CacheBytes <= budget
+		})
 	}
 	s := openFile(t, path, opts)
 	for i := range keys {

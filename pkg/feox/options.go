@@ -93,6 +93,10 @@ type PipelineOptions struct {
 	IO IOMode
 	// QueueDepth is the number of io_uring submission queue entries per shard (default 256).
 	QueueDepth int
+	// SQPoll asks for a kernel thread per shard that polls the io_uring submission queue, so
+	// that submitting a batch needs no system call while the thread is awake (off by
+	// default: the thread costs a CPU while it spins).
+	SQPoll bool
 }
 
 // withDefaults validates o and returns a copy with every zero field set to its default.

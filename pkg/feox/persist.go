@@ -39,21 +39,24 @@ func sectorsOf(keyLen, valueLen int) uint64 {
 	return uint64(format.RecordSize(keyLen, valueLen) / sectorSize)
 }
 
-// fileBackend writes one shard's batches with pwrite and fdatasync. Its retirement lists hold
+// fileBackend writes one shard's batches through its disk.Writer (io_uring or pwrite), one
+// data sync per batch. Its retirement lists hold
 // extents of versions that were replaced or deleted: retireNow are zeroed by the shard's next
 // batch and become free space after its sync; retireLater (deletion records) move to
 // retireNow only after that, so a deletion record is erased strictly after the versions it
 // deleted.
 type fileBackend struct {
 	fs *fileStore
+	w  disk.Writer // this shard's I/O: io_uring or pwrite
 
 	mu                     sync.Mutex // guards the retirement lists
 	retireNow, retireLater []alloc.Extent
 
 	// scratch, used by Submit only
-	buf   []byte
-	sizes []uint64
-	exts  []alloc.Extent
+	buf    []byte
+	sizes  []uint64
+	exts   []alloc.Extent
+	writes []disk.Write
 }
 
 var zeroSector = make([]byte, sectorSize)
@@ -114,13 +117,11 @@ func (be *fileBackend) Submit(b *stages.Batch) error {
 			Value: e.Value, TS: e.TS, Seq: e.Seq, Expiry: e.Expiry, Batch: batchNo},
 			exts[i].Off, fs.salt)
 	}
-	err = be.write(exts)
-	if err == nil {
-		err = be.erase(now)
-	}
-	if err == nil {
-		err = fs.file.Sync()
-	}
+	be.writes = be.writes[:0]
+	be.addRuns(exts)
+	be.addErasures(now)
+	err = be.w.WriteBatch(be.writes)
+	clear(be.writes) // drop references to the batch's buffers
 	if err != nil {
 		// The new extents may hold complete records: erase them before they are reused.
 		be.restore(append(now, exts...), later)
@@ -151,10 +152,10 @@ func (be *fileBackend) Submit(b *stages.Batch) error {
 	return nil
 }
 
-// erase zeroes the first sector of each extent, in file order, one write per run of extents
-// that follow each other (their first sectors are then all zeroed by one write of zeros from
-// the first to the last, which only covers retired bytes).
-func (be *fileBackend) erase(exts []alloc.Extent) error {
+// addErasures adds the writes that zero the first sector of each extent, in file order, one
+// write per run of extents that follow each other (their first sectors are then all zeroed by
+// one write of zeros from the first to the last, which only covers retired bytes).
+func (be *fileBackend) addErasures(exts []alloc.Extent) {
 	slices.SortFunc(exts, func(a, b alloc.Extent) int { return cmp.Compare(a.Off, b.Off) })
 	for i := 0; i < len(exts); {
 		j := i + 1
@@ -164,12 +165,9 @@ func (be *fileBackend) erase(exts []alloc.Extent) error {
 		// Zero [first sector of exts[i], first sector of exts[j-1]]: everything in between
 		// belongs to the retired extents i..j-2.
 		n := exts[j-1].Off - exts[i].Off + 1
-		if err := be.fs.file.WriteAt([][]byte{zeros(n * sectorSize)}, int64(exts[i].Off*sectorSize)); err != nil {
-			return err
-		}
+		be.writes = append(be.writes, disk.Write{Bufs: [][]byte{zeros(n * sectorSize)}, Off: int64(exts[i].Off * sectorSize)})
 		i = j
 	}
-	return nil
 }
 
 // zeros returns n zero bytes (a shared buffer for the usual single sector).
@@ -188,8 +186,8 @@ func (be *fileBackend) restore(now, later []alloc.Extent) {
 	be.mu.Unlock()
 }
 
-// write writes the encoded batch, one vectored write per run of adjacent extents.
-func (be *fileBackend) write(exts []alloc.Extent) error {
+// addRuns adds the writes of the encoded batch, one per run of adjacent extents.
+func (be *fileBackend) addRuns(exts []alloc.Extent) {
 	pos := uint64(0)
 	for i := 0; i < len(exts); {
 		j := i + 1
@@ -199,13 +197,10 @@ func (be *fileBackend) write(exts []alloc.Extent) error {
 			j++
 		}
 		n := (end - exts[i].Off) * sectorSize
-		if err := be.fs.file.WriteAt([][]byte{be.buf[pos : pos+n]}, int64(exts[i].Off*sectorSize)); err != nil {
-			return err
-		}
+		be.writes = append(be.writes, disk.Write{Bufs: [][]byte{be.buf[pos : pos+n]}, Off: int64(exts[i].Off * sectorSize)})
 		pos += n
 		i = j
 	}
-	return nil
 }
 
 // Complete reports the outcome of Submit, which did all the work.
@@ -279,6 +274,40 @@ func (s *Store) onDurable(b *stages.Batch) {
 	s.evict(victims)
 }
 
+// newWriter returns the I/O backend of one shard as Options.Pipeline.IO asks: io_uring when
+// available (IOAuto falls back to pwrite and logs why, once per Open), pwrite when asked.
+func (s *Store) newWriter(f *disk.File) (disk.Writer, error) {
+	po := &s.opts.Pipeline
+	if po.IO == IOPwrite {
+		return f.PwriteWriter(), nil
+	}
+	w, err := f.UringWriter(uint32(po.QueueDepth), po.SQPoll)
+	switch {
+	case err == nil:
+		return w, nil
+	case po.IO == IOUring:
+		return nil, fmt.Errorf("feox: IOUring requested: %w", err)
+	case !errors.Is(err, errors.ErrUnsupported):
+		return nil, err
+	}
+	if !s.uringRefused {
+		s.uringRefused = true
+		s.log.Warn().Err(err).Msg("feox: io_uring unavailable, falling back to pwrite")
+	}
+	return f.PwriteWriter(), nil
+}
+
+// closeWriters releases the shards' I/O backends.
+func (s *Store) closeWriters() {
+	for _, be := range s.backends {
+		if be != nil && be.w != nil {
+			if err := be.w.Close(); err != nil {
+				s.log.Error().Err(err).Msg("feox: closing an I/O backend failed")
+			}
+		}
+	}
+}
+
 // errNewerFormat is returned by Open for a data file written by a newer feox-go.
 var errNewerFormat = errors.New("feox: the data file was written by a newer version of feox-go")
 
@@ -286,9 +315,6 @@ var errNewerFormat = errors.New("feox: the data file was written by a newer vers
 // one backend per shard.
 func (s *Store) openFile() error {
 	o := &s.opts
-	if o.Pipeline.IO == IOUring {
-		return fmt.Errorf("feox: IOUring requested: %w: the io_uring backend is not available in this build", errors.ErrUnsupported)
-	}
 	f, created, err := disk.Open(o.Path, o.FileSize)
 	switch {
 	case errors.Is(err, disk.ErrLocked):
@@ -318,7 +344,13 @@ func (s *Store) openFile() error {
 	}
 	s.backends = make([]*fileBackend, o.Pipeline.Shards)
 	for i := range s.backends {
-		s.backends[i] = &fileBackend{fs: fs}
+		w, err := s.newWriter(f)
+		if err != nil {
+			s.closeWriters()
+			f.Close()
+			return err
+		}
+		s.backends[i] = &fileBackend{fs: fs, w: w}
 	}
 	s.log.Info().Str("path", o.Path).Bool("created", created).Int64("keys", s.keys.Value()).
 		Int64("file_bytes", f.Size()).Msg("feox: data file opened")

@@ -52,6 +52,8 @@ type Store struct {
 	// asks the background goroutine to run it.
 	cache     *cache.Cache[*record]
 	evictKick chan struct{}
+	// uringRefused records that IOAuto already logged its fallback to pwrite.
+	uringRefused bool
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -121,6 +123,7 @@ func open(opts Options, newBackend func(shard int) stages.Backend) (*Store, erro
 		})
 		if err != nil {
 			if s.fs != nil {
+				s.closeWriters()
 				s.fs.file.Close()
 			}
 			return nil, err
@@ -156,6 +159,7 @@ func (s *Store) Close() error {
 			err = s.pipe.Close()
 		}
 		if s.fs != nil {
+			s.closeWriters()
 			if cerr := s.fs.file.Close(); err == nil {
 				err = cerr
 			}

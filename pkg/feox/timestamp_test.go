@@ -437,12 +437,14 @@ func TestStore_Timestamp_DeleteThenInsertSequential(t *testing.T) {
 		bg.Go(func() {
 			k := []byte(fmt.Sprintf("bg%d", g))
 			for i := uint64(1); ; i++ {
+				// Write before looking at stop, so the key exists even if this goroutine
+				// first runs after the main loop has finished.
+				s.InsertWithTimestamp(k, []byte("12345678"), i)
 				select {
 				case <-stop:
 					return
 				default:
 				}
-				s.InsertWithTimestamp(k, []byte("12345678"), i)
 			}
 		})
 	}

@@ -66,6 +66,18 @@ func (s *Store) evict(victims []*record) {
 	}
 }
 
+// evictRound runs one bounded round of the CLOCK hand.
+func (s *Store) evictRound() {
+	var victims []*record
+	s.cache.Evict(func(r *record) bool {
+		victims = append(victims, r) // runs under the cache's lock: only collect
+		return true
+	})
+	for _, r := range victims {
+		s.stubOut(r)
+	}
+}
+
 // stubOut replaces r by its stub if r is still its key's newest record.
 func (s *Store) stubOut(r *record) {
 	st := stubOf(r)
@@ -115,7 +127,8 @@ func (s *Store) readBack(st *record) (*record, []byte, error) {
 	}
 	s.mem.Add(int64(r.vlen))
 	if s.cache.NeedsEvict() {
-		s.kickEvict()
+		s.evictRound() // bound the overshoot on the reader's (already slow) path
+		s.kickEvict()  // and let the background goroutine finish the job
 	}
 	return r, v, nil
 }

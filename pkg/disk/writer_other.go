@@ -1,0 +1,11 @@
+//go:build !linux
+
+package disk
+
+import "github.com/feoxdb/feox-go/pkg/uring"
+
+// UringWriter is not available on this platform: it fails with an error matching
+// uring.ErrUnsupported.
+func (f *File) UringWriter(entries uint32, sqpoll bool) (Writer, error) {
+	return nil, uring.ErrUnsupported
+}
