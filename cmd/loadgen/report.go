@@ -1,219 +1,221 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"strconv"
 	"time"
 
-	"github.com/feoxdb/feox-go/pkg/feox"
+	"github.com/feoxdb/feox-go/cmd/loadgen/internal/workload"
 )
 
-// report is everything printed at the end of a run.
-type report struct {
-	cfg      config
-	workload string
-	preload  time.Duration
-	res      *result
-	stats    feox.Stats
+// pipelineFigures are the write pipeline's own figures over a phase, from the store's Stats
+// before and after it. A nil field is not available: the figure is undefined (a ratio over
+// zero) or the store does not keep it (a memory-only store has no pipeline).
+type pipelineFigures struct {
+	EntriesPerBatch   *float64 `json:"entries_per_batch"`
+	BatchMax          *float64 `json:"batch_max"`
+	CoalesceRatio     *float64 `json:"coalesce_ratio"`
+	SyncsPerSec       *float64 `json:"syncs_per_sec"`
+	BackpressureWaits *float64 `json:"backpressure_waits"`
+	BytesPerRecord    *float64 `json:"bytes_written_per_record"`
+	CacheHitRate      *float64 `json:"cache_hit_rate"`
+	RingHighWater     *float64 `json:"ring_high_water"`
+	WriteErrors       *float64 `json:"write_errors"`
+	BatchSeconds      *float64 `json:"batch_seconds"`
+	CoalesceSeconds   *float64 `json:"coalesce_seconds"`
+	SubmitSeconds     *float64 `json:"submit_seconds"`
+	CompleteSeconds   *float64 `json:"complete_seconds"`
+	FileBytes         *float64 `json:"file_bytes"`
+	LiveBytes         *float64 `json:"live_bytes"`
+	BytesWritten      *float64 `json:"bytes_written"`
+	BytesRead         *float64 `json:"bytes_read"`
 }
 
-// opsPerSec returns n operations over d as a rate per second (0 for an empty interval).
-func opsPerSec(n int64, d time.Duration) float64 {
-	if d <= 0 {
-		return 0
+// opt returns &v when ok, else nil.
+func opt(v float64, ok bool) *float64 {
+	if !ok {
+		return nil
 	}
-	return float64(n) / d.Seconds()
+	return &v
 }
 
-// total returns the measurements of every kind together.
-func (rp *report) total() *kindStats {
-	t := new(kindStats)
-	for i := range rp.res.kinds {
-		k := &rp.res.kinds[i]
-		t.lat.Merge(&k.lat)
-		t.misses += k.misses
-		t.errors += k.errors
+// ratio returns a/b, nil when b is zero.
+func ratio(a, b int64) *float64 { return opt(float64(a)/float64(b), b != 0) }
+
+// pipelineOf computes the pipeline figures of a phase.
+func pipelineOf(r *phaseResult) pipelineFigures {
+	a, b := &r.after, &r.before
+	buffered := a.WritesBuffered - b.WritesBuffered
+	active := buffered > 0
+	secs := func(d time.Duration) *float64 { return opt(d.Seconds(), d > 0) }
+	// BatchMean is entries per batch since Open: mean times count is the entries batched, and
+	// its difference over the phase divided by the phase's batches is the phase's mean.
+	batches := a.Batches - b.Batches
+	entries := opt((a.BatchMean*float64(a.Batches)-b.BatchMean*float64(b.Batches))/float64(batches),
+		batches > 0 && a.BatchMean > 0)
+	if entries == nil {
+		entries = ratio(buffered, batches) // a store that keeps no mean: writes per batch
 	}
-	return t
+	return pipelineFigures{
+		EntriesPerBatch:   entries,
+		BatchMax:          opt(float64(a.BatchMax), a.BatchMax > 0),
+		CoalesceRatio:     ratio(a.WritesCoalesced-b.WritesCoalesced, buffered),
+		SyncsPerSec:       opt(perSec(a.Syncs-b.Syncs, r.elapsed), active),
+		BackpressureWaits: opt(float64(a.BackpressureWaits-b.BackpressureWaits), active),
+		BytesPerRecord:    ratio(a.BytesWritten-b.BytesWritten, a.WritesDurable-b.WritesDurable),
+		CacheHitRate:      ratio(a.CacheHits-b.CacheHits, a.CacheHits-b.CacheHits+a.CacheMisses-b.CacheMisses),
+		RingHighWater:     opt(float64(a.RingHighWater), a.RingHighWater > 0),
+		WriteErrors:       opt(float64(a.WriteErrors-b.WriteErrors), active),
+		BatchSeconds:      secs(a.BatchTime - b.BatchTime),
+		CoalesceSeconds:   secs(a.CoalesceTime - b.CoalesceTime),
+		SubmitSeconds:     secs(a.SubmitTime - b.SubmitTime),
+		CompleteSeconds:   secs(a.CompleteTime - b.CompleteTime),
+		FileBytes:         opt(float64(a.DiskBytes), a.DiskBytes > 0),
+		LiveBytes:         opt(float64(a.DiskLiveBytes), a.DiskBytes > 0),
+		BytesWritten:      opt(float64(a.BytesWritten-b.BytesWritten), a.DiskBytes > 0),
+		BytesRead:         opt(float64(a.BytesRead-b.BytesRead), a.DiskBytes > 0),
+	}
 }
 
-// writeText prints the human-readable report: the configuration, a table with one row per
-// operation kind that occurred plus a total, and a few store statistics.
-func (rp *report) writeText(w io.Writer) error {
-	c := rp.cfg
-	ew := &errWriter{w: w}
-	ew.printf("loadgen: workload=%s store=memory keys=%d key-size=%d value-size=%d goroutines=%d read-ratio=%.2f seed=%d\n",
-		rp.workload, c.keys, c.keySize, c.valueSize, c.goroutines, c.readRatio, c.seed)
-	ew.printf("preload: %d keys in %s (%.0f keys/s)\n", c.keys, fmtDuration(rp.preload), opsPerSec(int64(c.keys), rp.preload))
-	total := rp.total()
-	ew.printf("run:     %s, %d ops, %.0f ops/s\n\n", fmtDuration(rp.res.elapsed), total.lat.Count(),
-		opsPerSec(total.lat.Count(), rp.res.elapsed))
+// processFigures are the process's CPU time over a phase and its peak RSS.
+type processFigures struct {
+	CPUUserSeconds *float64 `json:"cpu_user_seconds"`
+	CPUSysSeconds  *float64 `json:"cpu_sys_seconds"`
+	Cores          *float64 `json:"cores"`
+	CPUNsPerOp     *float64 `json:"cpu_ns_per_op"`
+	PeakRSSBytes   *float64 `json:"peak_rss_bytes"`
+}
 
-	const row = "%-7s %11s %11s %9s %9s %9s %9s %10s %8s\n"
-	ew.printf(row, "op", "ops", "ops/s", "p50", "p99", "p999", "max", "misses", "errors")
-	line := func(name string, k *kindStats) {
-		h := &k.lat
-		ew.printf(row, name, strconv.FormatInt(h.Count(), 10),
-			strconv.FormatFloat(opsPerSec(h.Count(), rp.res.elapsed), 'f', 0, 64),
-			fmtDuration(h.Quantile(0.50)), fmtDuration(h.Quantile(0.99)), fmtDuration(h.Quantile(0.999)),
-			fmtDuration(h.Max()), strconv.FormatInt(k.misses, 10), strconv.FormatInt(k.errors, 10))
+// processOf computes the process figures of a phase.
+func processOf(r *phaseResult, peakRSS int64) processFigures {
+	cpu := r.cpu.user + r.cpu.sys
+	ops := r.total().lat.Count()
+	return processFigures{
+		CPUUserSeconds: opt(r.cpu.user.Seconds(), cpu > 0),
+		CPUSysSeconds:  opt(r.cpu.sys.Seconds(), cpu > 0),
+		Cores:          opt(cpu.Seconds()/r.elapsed.Seconds(), cpu > 0 && r.elapsed > 0),
+		CPUNsPerOp:     opt(float64(cpu)/float64(ops), cpu > 0 && ops > 0),
+		PeakRSSBytes:   opt(float64(peakRSS), peakRSS > 0),
 	}
-	for i := range rp.res.kinds {
-		if k := &rp.res.kinds[i]; k.lat.Count() > 0 {
-			line(opKind(i).String(), k)
+}
+
+// na formats an optional figure with f, or "n/a".
+func na(v *float64, f func(float64) string) string {
+	if v == nil {
+		return "n/a"
+	}
+	return f(*v)
+}
+
+// Formatters for na.
+func fmtFloat1(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+func fmtInt(v float64) string    { return strconv.FormatFloat(v, 'f', 0, 64) }
+func fmtPct(v float64) string    { return strconv.FormatFloat(v*100, 'f', 1, 64) + "%" }
+func fmtSecs(v float64) string   { return fmtDuration(time.Duration(v * float64(time.Second))) }
+func fmtSize(v float64) string   { return fmtBytes(int64(v)) }
+
+// opRow returns the table cells of one kind's measurements over elapsed.
+func opRow(k *kindCounts, elapsed time.Duration) []string {
+	h := &k.lat
+	q := func(p float64) string { return fmtDuration(time.Duration(h.Quantile(p))) }
+	return []string{strconv.FormatInt(h.Count(), 10), fmtInt(perSec(h.Count(), elapsed)),
+		q(0.5), q(0.9), q(0.99), q(0.999), fmtDuration(time.Duration(h.Max())),
+		strconv.FormatInt(k.misses, 10), strconv.FormatInt(k.errors, 10)}
+}
+
+// opHeader is the header of the operation columns of opRow.
+func opHeader() []string {
+	return []string{"ops", "ops/s", "p50", "p90", "p99", "p999", "max", "misses", "errors"}
+}
+
+// addPhaseRows adds one row per kind that occurred in r, and a total when there are several.
+func addPhaseRows(t *table, r *phaseResult) {
+	kinds := 0
+	for k := range r.kinds {
+		if kc := &r.kinds[k]; kc.lat.Count() > 0 {
+			t.add(append([]string{r.name, workload.Kind(k).String()}, opRow(kc, r.elapsed)...)...)
+			if workload.Kind(k) != workload.Flush {
+				kinds++
+			}
 		}
 	}
-	line("total", total)
+	if kinds > 1 {
+		t.add(append([]string{r.name, "total"}, opRow(r.total(), r.elapsed)...)...)
+	}
+}
 
-	s := rp.stats
-	ew.printf("\nstore stats:\n")
-	ew.printf("  Keys %d   MemoryBytes %d (%.1f MiB)\n", s.Keys, s.MemoryBytes, float64(s.MemoryBytes)/(1<<20))
-	ew.printf("  Gets %d   GetMisses %d   Inserts %d   Updates %d   Deletes %d\n",
-		s.Gets, s.GetMisses, s.Inserts, s.Updates, s.Deletes)
-	ew.printf("  GetP50 %s   GetP99 %s   InsertP50 %s   InsertP99 %s (sampled by the store)\n",
-		fmtDuration(s.GetP50), fmtDuration(s.GetP99), fmtDuration(s.InsertP50), fmtDuration(s.InsertP99))
-	if n := rp.res.errorCount(); n > 0 {
-		ew.printf("\n%d operations failed; first error: %v\n", n, rp.res.firstErr)
+// writeText prints the human-readable report of one experiment.
+func writeText(w io.Writer, pr *pointResult) error {
+	c := pr.cfg
+	ew := &errWriter{w: w}
+	ew.printf("workload  %s: %s\n", pr.spec.Name, pr.spec.Describe())
+	ew.printf("keys      %d keys of %d B, values of %s B, %d goroutines, seed %d\n",
+		c.keys, c.keySize, c.value, c.goroutines, c.seed)
+	ew.printf("store     %s\n          %s\n", pr.where, c.describeStore())
+	if ld := pr.load; ld != nil {
+		ew.printf("load      %d keys in %s (%s keys/s), then Flush in %s\n", ld.total().lat.Count(),
+			fmtDuration(ld.elapsed), fmtRate(perSec(ld.total().lat.Count(), ld.elapsed)), fmtDuration(pr.loadFlush))
+	}
+	r := pr.run
+	if r == nil {
+		ew.printf("\ninterrupted during the load: no measurement\n")
+		return ew.err
+	}
+	total := r.total().lat.Count()
+	limits := ""
+	if pr.spec.Name != "load" && c.warmup > 0 {
+		limits = fmt.Sprintf(" after a %s warmup", c.warmup)
+	}
+	ew.printf("measured  %s%s: %d ops, %s ops/s", fmtDuration(r.elapsed), limits, total, fmtRate(perSec(total, r.elapsed)))
+	switch {
+	case r.interrupted:
+		ew.printf(" (interrupted)")
+	case r.exhausted && pr.spec.Name != "load":
+		ew.printf(" (the workload ran out of keys)")
+	}
+	ew.printf("\n\n")
+
+	t := &table{left: 2}
+	t.add(append([]string{"phase", "op"}, opHeader()...)...)
+	if pr.load != nil {
+		addPhaseRows(t, pr.load)
+	}
+	addPhaseRows(t, r)
+	ew.table(t, "")
+
+	p := pipelineOf(r)
+	ew.printf("\nwrite pipeline over the %s phase (from Stats):\n", r.name)
+	pt := &table{left: 2}
+	pt.add("entries per batch", na(p.EntriesPerBatch, fmtFloat1)+" (mean; max "+na(p.BatchMax, fmtInt)+" since open)")
+	pt.add("coalesce ratio", na(p.CoalesceRatio, fmtPct)+" of buffered writes dropped as superseded")
+	pt.add("syncs per second", na(p.SyncsPerSec, fmtFloat1))
+	pt.add("backpressure waits", na(p.BackpressureWaits, fmtInt)+" (ring high water "+na(p.RingHighWater, fmtInt)+" since open)")
+	pt.add("bytes written per record", na(p.BytesPerRecord, fmtFloat1))
+	pt.add("cache hit rate", na(p.CacheHitRate, fmtPct))
+	pt.add("write errors", na(p.WriteErrors, fmtInt))
+	pt.add("stage time", fmt.Sprintf("batch %s, coalesce %s, submit %s, complete %s (summed over shards)",
+		na(p.BatchSeconds, fmtSecs), na(p.CoalesceSeconds, fmtSecs), na(p.SubmitSeconds, fmtSecs), na(p.CompleteSeconds, fmtSecs)))
+	pt.add("disk", fmt.Sprintf("file %s, live %s, written %s, read %s", na(p.FileBytes, fmtSize),
+		na(p.LiveBytes, fmtSize), na(p.BytesWritten, fmtSize), na(p.BytesRead, fmtSize)))
+	s := r.after
+	pt.add("store", fmt.Sprintf("%d keys, %s in memory, sampled get p50 %s p99 %s, insert p50 %s p99 %s",
+		s.Keys, fmtBytes(s.MemoryBytes), fmtDuration(s.GetP50), fmtDuration(s.GetP99),
+		fmtDuration(s.InsertP50), fmtDuration(s.InsertP99)))
+	ew.table(pt, "  ")
+
+	pf := processOf(r, pr.peakRSS)
+	ew.printf("\nprocess over the %s phase:\n", r.name)
+	ft := &table{left: 2}
+	ft.add("CPU time", fmt.Sprintf("user %s, system %s (%s cores, %s per op)", na(pf.CPUUserSeconds, fmtSecs),
+		na(pf.CPUSysSeconds, fmtSecs), na(pf.Cores, func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }),
+		na(pf.CPUNsPerOp, func(v float64) string { return fmtDuration(time.Duration(v)) })))
+	ft.add("peak RSS", na(pf.PeakRSSBytes, fmtSize)+" (the process's peak so far)")
+	ft.add("close", fmtDuration(pr.closeDur)+" (Close, including its final flush)")
+	ew.table(ft, "  ")
+
+	if n := r.errorCount(); n > 0 {
+		ew.printf("\n%d operations failed; first error: %v\n", n, r.firstErr)
 	}
 	return ew.err
-}
-
-// jsonOp is the JSON form of one operation kind's measurements. Latencies are nanoseconds.
-type jsonOp struct {
-	Ops       int64   `json:"ops"`
-	OpsPerSec float64 `json:"ops_per_sec"`
-	P50       int64   `json:"p50_ns"`
-	P99       int64   `json:"p99_ns"`
-	P999      int64   `json:"p999_ns"`
-	Max       int64   `json:"max_ns"`
-	Mean      int64   `json:"mean_ns"`
-	Misses    int64   `json:"misses"`
-	Errors    int64   `json:"errors"`
-}
-
-// jsonConfig is the JSON form of the run's configuration.
-type jsonConfig struct {
-	Workload   string  `json:"workload"`
-	Store      string  `json:"store"`
-	Keys       int     `json:"keys"`
-	KeySize    int     `json:"key_size"`
-	ValueSize  int     `json:"value_size"`
-	Goroutines int     `json:"goroutines"`
-	ReadRatio  float64 `json:"read_ratio"`
-	Seed       uint64  `json:"seed"`
-	Duration   float64 `json:"duration_seconds"`
-}
-
-// jsonStore is the JSON form of the store statistics the report shows.
-type jsonStore struct {
-	Keys        int64 `json:"keys"`
-	MemoryBytes int64 `json:"memory_bytes"`
-	Gets        int64 `json:"gets"`
-	GetMisses   int64 `json:"get_misses"`
-	Inserts     int64 `json:"inserts"`
-	Updates     int64 `json:"updates"`
-	Deletes     int64 `json:"deletes"`
-	GetP50      int64 `json:"get_p50_ns"`
-	GetP99      int64 `json:"get_p99_ns"`
-	InsertP50   int64 `json:"insert_p50_ns"`
-	InsertP99   int64 `json:"insert_p99_ns"`
-}
-
-// jsonReport is the single JSON object --json prints. Ops has an entry for every operation
-// kind, including kinds that did not occur (all zero).
-type jsonReport struct {
-	Config         jsonConfig        `json:"config"`
-	PreloadSeconds float64           `json:"preload_seconds"`
-	Seconds        float64           `json:"seconds"`
-	OpsPerSec      float64           `json:"ops_per_sec"`
-	Ops            map[string]jsonOp `json:"ops"`
-	Total          jsonOp            `json:"total"`
-	Store          jsonStore         `json:"store"`
-	FirstError     string            `json:"first_error,omitempty"`
-}
-
-// writeJSON prints the report as one JSON object followed by a newline.
-func (rp *report) writeJSON(w io.Writer) error {
-	c, s := rp.cfg, rp.stats
-	op := func(k *kindStats) jsonOp {
-		h := &k.lat
-		return jsonOp{
-			Ops:       h.Count(),
-			OpsPerSec: round1(opsPerSec(h.Count(), rp.res.elapsed)),
-			P50:       int64(h.Quantile(0.50)),
-			P99:       int64(h.Quantile(0.99)),
-			P999:      int64(h.Quantile(0.999)),
-			Max:       int64(h.Max()),
-			Mean:      int64(h.Mean()),
-			Misses:    k.misses,
-			Errors:    k.errors,
-		}
-	}
-	out := jsonReport{
-		Config: jsonConfig{
-			Workload: rp.workload, Store: "memory", Keys: c.keys, KeySize: c.keySize,
-			ValueSize: c.valueSize, Goroutines: c.goroutines, ReadRatio: c.readRatio, Seed: c.seed,
-			Duration: c.duration.Seconds(),
-		},
-		PreloadSeconds: rp.preload.Seconds(),
-		Seconds:        rp.res.elapsed.Seconds(),
-		Ops:            make(map[string]jsonOp, numKinds),
-		Total:          op(rp.total()),
-		Store: jsonStore{
-			Keys: s.Keys, MemoryBytes: s.MemoryBytes, Gets: s.Gets, GetMisses: s.GetMisses,
-			Inserts: s.Inserts, Updates: s.Updates, Deletes: s.Deletes,
-			GetP50: int64(s.GetP50), GetP99: int64(s.GetP99),
-			InsertP50: int64(s.InsertP50), InsertP99: int64(s.InsertP99),
-		},
-	}
-	out.OpsPerSec = out.Total.OpsPerSec
-	for i := range rp.res.kinds {
-		out.Ops[opKind(i).String()] = op(&rp.res.kinds[i])
-	}
-	if rp.res.firstErr != nil {
-		out.FirstError = rp.res.firstErr.Error()
-	}
-	enc := json.NewEncoder(w)
-	return enc.Encode(out)
-}
-
-// round1 rounds x to one decimal.
-func round1(x float64) float64 { return math.Round(x*10) / 10 }
-
-// fmtDuration formats d with three significant digits in the largest unit that keeps the
-// number at least 1: "850ns", "1.25µs", "12.5ms", "3.00s".
-func fmtDuration(d time.Duration) string {
-	if d < time.Microsecond {
-		return strconv.FormatInt(int64(d), 10) + "ns"
-	}
-	v, unit := float64(d)/float64(time.Second), "s"
-	switch {
-	case d < time.Millisecond:
-		v, unit = float64(d)/float64(time.Microsecond), "µs"
-	case d < time.Second:
-		v, unit = float64(d)/float64(time.Millisecond), "ms"
-	}
-	prec := 0
-	switch {
-	case v < 10:
-		prec = 2
-	case v < 100:
-		prec = 1
-	}
-	return strconv.FormatFloat(v, 'f', prec, 64) + unit
-}
-
-// errWriter is a writer for a sequence of prints that keeps the first error.
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) printf(format string, args ...any) {
-	if e.err == nil {
-		_, e.err = fmt.Fprintf(e.w, format, args...)
-	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -10,227 +11,392 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/feoxdb/feox-go/cmd/loadgen/internal/gen"
+	"github.com/feoxdb/feox-go/cmd/loadgen/internal/hist"
+	"github.com/feoxdb/feox-go/cmd/loadgen/internal/workload"
 	"github.com/feoxdb/feox-go/pkg/feox"
-	"github.com/feoxdb/feox-go/pkg/hist"
 )
 
-// opKind is an operation kind as reported: puts are split by whether they created the key.
-type opKind uint8
+// numKinds is the number of operation kinds.
+const numKinds = int(workload.NumKinds)
 
-const (
-	kindGet    opKind = iota // Get
-	kindInsert               // Insert that created the key (a failed put counts here too)
-	kindUpdate               // Insert that replaced a present key's value
-	kindDelete               // Delete
-	numKinds
-)
-
-// String returns the kind's name as printed in reports.
-func (k opKind) String() string {
-	switch k {
-	case kindGet:
-		return "get"
-	case kindInsert:
-		return "insert"
-	case kindUpdate:
-		return "update"
-	case kindDelete:
-		return "delete"
-	}
-	return fmt.Sprintf("opKind(%d)", uint8(k))
-}
-
-// kindStats are the measurements of one operation kind.
-type kindStats struct {
-	// lat holds the latency of every operation of the kind, failed ones included.
+// kindCounts are the measurements of one operation kind.
+type kindCounts struct {
+	// lat holds the latency of every operation, failed ones included, in nanoseconds.
 	lat hist.Histogram
-	// misses counts ErrNotFound results (a get or delete of an absent key), which are normal.
+	// misses counts operations that found no key (ErrNotFound, an empty scan): normal
+	// outcomes, not errors.
 	misses int64
 	// errors counts every other error.
 	errors int64
 }
 
-// workerStats are one worker's measurements; only that worker writes them during the run.
-type workerStats struct {
-	kinds    [numKinds]kindStats
+// merge adds o's measurements to k.
+func (k *kindCounts) merge(o *kindCounts) {
+	k.lat.Merge(&o.lat)
+	k.misses += o.misses
+	k.errors += o.errors
+}
+
+// interval is what one worker measured between two reporting ticks. A worker records into
+// its current interval with plain writes and hands it over whole through a channel, so the
+// hot path has no lock and no atomic write.
+type interval struct {
+	worker int
+	// tick is the tick that ended the interval.
+	tick uint64
+	// final marks the worker's last interval; exhausted that it stopped because the
+	// workload ran out of keys.
+	final, exhausted bool
+	kinds            [numKinds]kindCounts
+	// firstErr is the first unexpected error of the interval.
 	firstErr error
 }
 
-// result is the outcome of a measured run.
-type result struct {
-	// elapsed is the wall time from starting the workers until the last one stopped.
+// record adds one operation's outcome.
+func (iv *interval) record(kind workload.Kind, d time.Duration, err error) {
+	k := &iv.kinds[kind]
+	k.lat.Record(int64(d))
+	switch {
+	case err == nil:
+	case errors.Is(err, feox.ErrNotFound):
+		k.misses++
+	default:
+		k.errors++
+		if iv.firstErr == nil {
+			iv.firstErr = fmt.Errorf("%s: %w", kind, err)
+		}
+	}
+}
+
+// reset empties iv for reuse, keeping its histograms' buckets.
+func (iv *interval) reset() {
+	for i := range iv.kinds {
+		iv.kinds[i].lat.Reset()
+		iv.kinds[i].misses, iv.kinds[i].errors = 0, 0
+	}
+	iv.tick, iv.final, iv.exhausted, iv.firstErr = 0, false, false, nil
+}
+
+// liveMode is what a phase shows on the progress writer.
+type liveMode uint8
+
+const (
+	liveNone  liveMode = iota // nothing
+	liveBar                   // a progress bar towards phase.total operations
+	liveLines                 // a line per tick: ops/s and p99 per kind
+)
+
+// phase is one stretch of a run: the load, the warmup, the measured run, a soak segment.
+type phase struct {
+	// name labels the phase in reports.
+	name   string
+	spec   *workload.Spec
+	shared *workload.Shared
+	// duration and ops end the phase, whichever comes first (0: no limit); without either
+	// the phase ends when the workload runs out of keys.
+	duration time.Duration
+	ops      int64
+	// seed seeds the phase's random streams.
+	seed uint64
+	// live selects the progress display, total is the bar's goal and period the time
+	// between reports (and between the workers' hand-overs).
+	live   liveMode
+	total  int64
+	period time.Duration
+	// opsDone, when not nil, receives the number of operations as they are reported.
+	opsDone *atomic.Int64
+}
+
+// phaseResult is what a phase measured.
+type phaseResult struct {
+	name    string
 	elapsed time.Duration
-	// kinds merges every worker's measurements, per kind.
-	kinds [numKinds]kindStats
+	kinds   [numKinds]kindCounts
 	// firstErr is one of the unexpected errors, if any occurred.
 	firstErr error
+	// exhausted: the workload ran out of keys; interrupted: the context was canceled.
+	exhausted, interrupted bool
+	// before and after are the store's Stats at the start and the end.
+	before, after feox.Stats
+	// cpu is the process's CPU time during the phase.
+	cpu cpuTimes
+}
+
+// total returns every kind but flush merged (flush is not a workload operation).
+func (r *phaseResult) total() *kindCounts {
+	t := new(kindCounts)
+	for k := range r.kinds {
+		if workload.Kind(k) != workload.Flush {
+			t.merge(&r.kinds[k])
+		}
+	}
+	return t
 }
 
 // errorCount returns the number of unexpected errors of every kind.
-func (r *result) errorCount() int64 {
+func (r *phaseResult) errorCount() int64 {
 	var n int64
-	for i := range r.kinds {
-		n += r.kinds[i].errors
+	for k := range r.kinds {
+		n += r.kinds[k].errors
 	}
 	return n
 }
 
-// runner drives a workload against a store with cfg.goroutines workers.
+// merge adds o's operations to r (for the segments of a soak test); the elapsed times add up.
+func (r *phaseResult) merge(o *phaseResult) {
+	for k := range r.kinds {
+		r.kinds[k].merge(&o.kinds[k])
+	}
+	r.elapsed += o.elapsed
+	r.cpu.user += o.cpu.user
+	r.cpu.sys += o.cpu.sys
+	if r.firstErr == nil {
+		r.firstErr = o.firstErr
+	}
+	r.interrupted = r.interrupted || o.interrupted
+}
+
+// runner runs phases against one open store.
 type runner struct {
-	cfg   config
-	store *feox.Store
-	wl    workload
+	cfg  *config
+	st   *feox.Store
+	keys gen.Keys
+	// progress receives the live display; nil means quiet.
+	progress io.Writer
 }
 
-// preloadChunk is how many keys a preload worker inserts between progress updates and
-// cancellation checks.
-const preloadChunk = 4096
-
-// preload inserts every key of the key space, split into contiguous ranges among the
-// workers. When progress is not nil it receives a progress line a few times a second.
-func (rn *runner) preload(ctx context.Context, progress io.Writer) error {
-	var done atomic.Int64
-	n := rn.cfg.keys
-	workers := min(rn.cfg.goroutines, n)
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		lo, hi := n*w/workers, n*(w+1)/workers
-		wg.Go(func() {
-			keys := newKeyGen(rn.cfg.keySize, n)
-			value := makeValue(rn.cfg.valueSize, rn.cfg.seed, w)
-			for from := lo; from < hi; from += preloadChunk {
-				if err := ctx.Err(); err != nil {
-					errs[w] = err
-					return
-				}
-				to := min(from+preloadChunk, hi)
-				for i := from; i < to; i++ {
-					if _, err := rn.store.Insert(keys.key(i), value); err != nil {
-						errs[w] = fmt.Errorf("cannot preload key %d: %w", i, err)
-						return
-					}
-				}
-				done.Add(int64(to - from))
-			}
-		})
-	}
-	finished := make(chan struct{})
-	var pwg sync.WaitGroup
-	if progress != nil {
-		pwg.Go(func() {
-			tick := time.NewTicker(200 * time.Millisecond)
-			defer tick.Stop()
-			for {
-				select {
-				case <-finished:
-					fmt.Fprint(progress, "\r\x1b[K") // erase the progress line
-					return
-				case <-tick.C:
-					d := done.Load()
-					fmt.Fprintf(progress, "\rpreloading %d/%d keys (%d%%)", d, n, d*100/int64(n))
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(finished)
-	pwg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+// control is what a phase's workers share.
+type control struct {
+	// stop ends the workers; tick counts reporting ticks. Both are sequentially
+	// consistent atomics: a worker reads them once per operation (a plain load on x86),
+	// and the runner writes them rarely.
+	stop atomic.Bool
+	tick atomic.Uint64
+	// budget is the number of operations not yet handed out when the phase has an
+	// operation limit (limited).
+	budget  atomic.Int64
+	limited bool
+	// out carries intervals to the collector; free[w] brings worker w's emptied intervals
+	// back for reuse.
+	out  chan *interval
+	free []chan *interval
 }
 
-// run runs the workload for cfg.duration, or until ctx is done, and merges the workers'
-// measurements.
-func (rn *runner) run(ctx context.Context) *result {
-	var stop atomic.Bool
-	stats := make([]*workerStats, rn.cfg.goroutines)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for w := range stats {
-		stats[w] = new(workerStats)
-		wg.Go(func() { rn.worker(w, &stop, stats[w]) })
+// budgetChunk is how many operations a worker takes from the budget at once, so that the
+// shared counter is touched once per chunk rather than once per operation.
+const budgetChunk = 64
+
+// claim takes up to budgetChunk operations from the budget and returns how many it got.
+func (c *control) claim() int64 {
+	left := c.budget.Add(-budgetChunk)
+	if left >= 0 {
+		return budgetChunk
 	}
-	timer := time.NewTimer(rn.cfg.duration)
+	return max(0, budgetChunk+left)
+}
+
+// publish hands cur over to the collector and returns an empty interval to record into.
+func (c *control) publish(cur *interval, tick uint64) *interval {
+	cur.tick = tick
+	c.out <- cur
 	select {
-	case <-timer.C:
-	case <-ctx.Done():
-		timer.Stop()
+	case iv := <-c.free[cur.worker]:
+		return iv
+	default:
+		return &interval{worker: cur.worker}
 	}
-	// Sequentially consistent store and loads: every worker sees the flag within an
-	// operation or so, and wg.Wait orders their measurements before the merge below.
-	stop.Store(true)
-	wg.Wait()
-	res := &result{elapsed: time.Since(start)}
-	for _, ws := range stats {
-		for k := range ws.kinds {
-			res.kinds[k].lat.Merge(&ws.kinds[k].lat)
-			res.kinds[k].misses += ws.kinds[k].misses
-			res.kinds[k].errors += ws.kinds[k].errors
-		}
-		if res.firstErr == nil {
-			res.firstErr = ws.firstErr
+}
+
+// runPhase runs ph with cfg.goroutines workers until its limit, the end of its keys, or the
+// end of ctx, and returns the merged measurements.
+func (rn *runner) runPhase(ctx context.Context, ph *phase) *phaseResult {
+	n := rn.cfg.goroutines
+	c := &control{out: make(chan *interval, 2*n+1), free: make([]chan *interval, n)}
+	for w := range c.free {
+		c.free[w] = make(chan *interval, 1)
+	}
+	if ph.ops > 0 {
+		c.limited = true
+		c.budget.Store(ph.ops)
+	}
+	res := &phaseResult{name: ph.name, before: rn.st.Stats()}
+	cpu0, _ := readCPU()
+	start := time.Now()
+	col := newCollector(ph, c, res, rn.progress, start)
+
+	var wg sync.WaitGroup
+	for w := range n {
+		wg.Go(func() { rn.worker(w, ph, c) })
+	}
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+
+	ticker := time.NewTicker(ph.period)
+	defer ticker.Stop()
+	var deadline <-chan time.Time
+	if ph.duration > 0 {
+		t := time.NewTimer(ph.duration)
+		defer t.Stop()
+		deadline = t.C
+	}
+	ctxDone := ctx.Done()
+	var lineDue <-chan time.Time // the latest time to report the pending tick
+	for running := true; running; {
+		select {
+		case iv := <-c.out:
+			col.add(iv)
+			if col.pending > 0 && col.allReported(col.pending) {
+				col.report(time.Now())
+				lineDue = nil
+			}
+		case <-ticker.C:
+			if col.pending > 0 { // a worker is still in a long operation: report without it
+				col.report(time.Now())
+			}
+			col.pending = c.tick.Add(1)
+			lineDue = time.After(ph.period / 4)
+		case <-lineDue:
+			col.report(time.Now())
+			lineDue = nil
+		case <-deadline:
+			c.stop.Store(true)
+			deadline = nil
+		case <-ctxDone:
+			c.stop.Store(true)
+			res.interrupted = true
+			ctxDone = nil
+		case <-done:
+			running = false
 		}
 	}
+	res.elapsed = time.Since(start)
+	for drained := false; !drained; { // every worker sent its final interval before done
+		select {
+		case iv := <-c.out:
+			col.add(iv)
+		default:
+			drained = true
+		}
+	}
+	col.finish()
+	res.after = rn.st.Stats()
+	cpu1, _ := readCPU()
+	res.cpu = cpuTimes{user: cpu1.user - cpu0.user, sys: cpu1.sys - cpu0.sys}
 	return res
 }
 
-// worker runs operations until stop is set, timing each one. Apart from what the store does,
-// the loop does not allocate: the generator, key buffer and value are made once.
-func (rn *runner) worker(idx int, stop *atomic.Bool, ws *workerStats) {
-	r := rand.New(rand.NewPCG(rn.cfg.seed, uint64(idx)))
-	keys := newKeyGen(rn.cfg.keySize, rn.cfg.keys)
-	value := makeValue(rn.cfg.valueSize, rn.cfg.seed, idx)
-	st := rn.store
-	for !stop.Load() {
-		o := rn.wl.next(r)
-		key := keys.key(o.key)
-		var (
-			kind opKind
-			err  error
-		)
-		start := time.Now()
-		switch o.action {
-		case actGet:
-			kind = kindGet
-			_, err = st.Get(key)
-		case actPut:
-			var created bool
-			created, err = st.Insert(key, value)
-			kind = kindInsert
-			if err == nil && !created {
-				kind = kindUpdate
-			}
-		case actDelete:
-			kind = kindDelete
-			err = st.Delete(key)
+// worker runs operations of ph until told to stop, out of budget or out of keys, timing
+// each one. Apart from what the store does, the loop does not allocate.
+func (rn *runner) worker(w int, ph *phase, c *control) {
+	g := ph.shared.NewGen(ph.spec, w, ph.seed, rn.cfg.zipfConst)
+	vals := newValues(rn.cfg.value, ph.seed, w)
+	keyBuf := make([]byte, rn.keys.Size())
+	st, flushEvery := rn.st, rn.cfg.flushEvery
+	cur := &interval{worker: w}
+	seen := c.tick.Load()
+	var allowance, writes int64
+	for !c.stop.Load() {
+		if t := c.tick.Load(); t != seen {
+			seen = t
+			cur = c.publish(cur, t)
 		}
-		ks := &ws.kinds[kind]
-		ks.lat.Record(time.Since(start))
-		switch {
-		case err == nil:
-		case errors.Is(err, feox.ErrNotFound):
-			ks.misses++
-		default:
-			ks.errors++
-			if ws.firstErr == nil {
-				ws.firstErr = fmt.Errorf("%s of key %d: %w", kind, o.key, err)
+		if c.limited && allowance == 0 {
+			if allowance = c.claim(); allowance == 0 {
+				break
+			}
+		}
+		op, ok := g.Next()
+		if !ok {
+			cur.exhausted = true
+			break
+		}
+		key := rn.keys.Put(keyBuf, op.Index)
+		start := time.Now()
+		err := execute(st, op, key, vals)
+		d := time.Since(start)
+		g.Done(op)
+		cur.record(op.Kind, d, err)
+		allowance--
+		if flushEvery > 0 && op.Kind.IsWrite() {
+			if writes++; writes%flushEvery == 0 {
+				start = time.Now()
+				err = st.Flush()
+				cur.record(workload.Flush, time.Since(start), err)
 			}
 		}
 	}
+	cur.final = true
+	cur.tick = seen
+	c.out <- cur
 }
 
-// makeValue returns a value of size bytes with deterministic content that depends on the
-// seed and the worker.
-func makeValue(size int, seed uint64, worker int) []byte {
-	r := rand.New(rand.NewPCG(seed, ^uint64(worker)))
-	v := make([]byte, size)
-	for i := range v {
-		v[i] = 'a' + byte(r.IntN(26))
+// execute performs one operation on key. A scan that finds no key at or after its start
+// reports feox.ErrNotFound, counted as a miss.
+func execute(st *feox.Store, op workload.Op, key []byte, vals *values) error {
+	switch op.Kind {
+	case workload.Read:
+		_, err := st.Get(key)
+		return err
+	case workload.Update, workload.Insert:
+		_, err := st.Insert(key, vals.next())
+		return err
+	case workload.Delete:
+		return st.Delete(key)
+	case workload.Scan:
+		n := 0
+		for range st.Scan(key, nil) {
+			if n++; n >= op.ScanLen {
+				break
+			}
+		}
+		if n == 0 {
+			return feox.ErrNotFound
+		}
+		return nil
+	case workload.RMW:
+		if _, err := st.Get(key); err != nil {
+			return err
+		}
+		_, err := st.Insert(key, vals.next())
+		return err
 	}
-	return v
+	return fmt.Errorf("operation %s is not executable", op.Kind)
+}
+
+// values hands out the values a worker writes: random bytes of a size drawn from the
+// configured range, the first eight bytes a counter so that consecutive values differ.
+// The returned slice is reused by the next call (the store keeps no reference to it).
+type values struct {
+	buf       []byte
+	min, span int
+	r         *rand.Rand
+	n         uint64
+}
+
+// newValues returns worker w's value source.
+func newValues(v valueSize, seed uint64, w int) *values {
+	r := rand.New(rand.NewPCG(seed, ^uint64(w)))
+	vs := &values{buf: make([]byte, v.max), min: v.min, span: v.max - v.min, r: r}
+	for i := range vs.buf {
+		vs.buf[i] = byte(r.Uint32())
+	}
+	return vs
+}
+
+// next returns the next value.
+func (v *values) next() []byte {
+	size := v.min
+	if v.span > 0 {
+		size += v.r.IntN(v.span + 1)
+	}
+	b := v.buf[:size]
+	if size >= 8 {
+		v.n++
+		binary.LittleEndian.PutUint64(b, v.n)
+	}
+	return b
 }
