@@ -14,6 +14,8 @@ type Writer interface {
 	WriteBatch(ws []Write) error
 	// Close releases the writer's resources; the File stays open.
 	Close() error
+	// Name names the mechanism: "uring" or "pwrite".
+	Name() string
 }
 
 // PwriteWriter returns the portable Writer: one positioned (vectored) write system call per
@@ -32,3 +34,5 @@ func (p pwriteWriter) WriteBatch(ws []Write) error {
 }
 
 func (pwriteWriter) Close() error { return nil }
+
+func (pwriteWriter) Name() string { return "pwrite" }

@@ -39,3 +39,5 @@ func (u *uringWriter) WriteBatch(ws []Write) error {
 }
 
 func (u *uringWriter) Close() error { return u.r.Close() }
+
+func (u *uringWriter) Name() string { return "uring" }

@@ -19,7 +19,7 @@ import (
 func openFile(tb testing.TB, path string, opts feox.Options) *feox.Store {
 	tb.Helper()
 	opts.Path = path
-	s, err := feox.Open(opts)
+	s, err := openIO(opts)
 	if err != nil {
 		tb.Fatalf("Open(%s): %v", path, err)
 	}

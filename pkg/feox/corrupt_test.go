@@ -19,7 +19,7 @@ import (
 func buildStoreFile(t *testing.T, dir string) (string, map[string]string) {
 	t.Helper()
 	path := filepath.Join(dir, "base.feox")
-	st, err := feox.Open(feox.Options{Path: path, FileSize: 1 << 20})
+	st, err := openIO(feox.Options{Path: path, FileSize: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestStore_Persist_CorruptionNeverPanics(t *testing.T) {
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		st, err := feox.Open(feox.Options{Path: path})
+		st, err := openIO(feox.Options{Path: path})
 		if err != nil {
 			if !errors.Is(err, feox.ErrCorrupted) {
 				t.Fatalf("iter %d: Open = %v, want success or ErrCorrupted", iter, err)
@@ -110,7 +110,7 @@ func TestStore_Persist_NewerFormatVersion(t *testing.T) {
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := feox.Open(feox.Options{Path: path})
+	_, err := openIO(feox.Options{Path: path})
 	if err == nil || !errors.Is(err, errors.ErrUnsupported) {
 		t.Fatalf("Open = %v, want an error wrapping errors.ErrUnsupported", err)
 	}
@@ -126,7 +126,7 @@ func TestStore_Persist_ZeroFileIsNew(t *testing.T) {
 	if err := os.WriteFile(path, make([]byte, 3<<20), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	st, err := feox.Open(feox.Options{Path: path})
+	st, err := openIO(feox.Options{Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestStore_Persist_ZeroFileIsNew(t *testing.T) {
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
-	st, err = feox.Open(feox.Options{Path: path})
+	st, err = openIO(feox.Options{Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func TestStore_Persist_ReopenCyclesBounded(t *testing.T) {
 	val := bytes.Repeat([]byte{'v'}, 4096)
 	var maxSize, live int64
 	for round := range 50 {
-		st, err := feox.Open(feox.Options{Path: path, FileSize: 1 << 20})
+		st, err := openIO(feox.Options{Path: path, FileSize: 1 << 20})
 		if err != nil {
 			t.Fatal(err)
 		}

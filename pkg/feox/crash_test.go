@@ -66,7 +66,7 @@ func TestCrashChild(t *testing.T) {
 		return // not a child: nothing to do (the parent is TestCrash_SIGKILL)
 	}
 	seed, _ := strconv.ParseUint(os.Getenv(crashEnvSeed), 10, 64)
-	st, err := feox.Open(feox.Options{Path: path, FileSize: 1 << 20,
+	st, err := openIO(feox.Options{Path: path, FileSize: 1 << 20,
 		Pipeline: feox.PipelineOptions{FlushInterval: 5 * time.Millisecond, BatchEntries: 64}})
 	if err != nil {
 		fmt.Println("E", err)
@@ -181,7 +181,7 @@ func crashVerify(t *testing.T, path string, seed uint64, flushed int) {
 			later[op.key] = append(later[op.key], s)
 		}
 	}
-	st, err := feox.Open(feox.Options{Path: path})
+	st, err := openIO(feox.Options{Path: path})
 	if err != nil {
 		t.Fatalf("seed %d: reopen after SIGKILL failed: %v", seed, err)
 	}

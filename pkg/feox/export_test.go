@@ -6,7 +6,21 @@ import "github.com/feoxdb/feox-go/pkg/stages"
 // newBackend returns, one per shard; the store keeps its data in memory as a memory-only one.
 // It exists for tests and benchmarks of the pipeline through the facade.
 func OpenWithBackend(opts Options, newBackend func(shard int) stages.Backend) (*Store, error) {
-	return open(opts, newBackend)
+	return open(opts, openHooks{newBackend: newBackend})
+}
+
+// OpenRefusingUring opens a store as Open does on a kernel that refuses io_uring.
+func OpenRefusingUring(opts Options) (*Store, error) {
+	return open(opts, openHooks{failUring: true})
+}
+
+// IOBackend reports which I/O backend the store's first shard uses: "uring" or "pwrite" ("" in
+// memory-only mode).
+func (s *Store) IOBackend() string {
+	if len(s.backends) == 0 {
+		return ""
+	}
+	return s.backends[0].w.Name()
 }
 
 // Durable reports whether the newest version of key is marked durable.

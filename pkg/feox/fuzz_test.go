@@ -65,7 +65,7 @@ func FuzzStoreOps(f *testing.F) {
 		if len(data) > fuzzMaxInput {
 			data = data[:fuzzMaxInput]
 		}
-		s, err := feox.Open(feox.Options{TTLSweepInterval: time.Millisecond})
+		s, err := openIO(feox.Options{TTLSweepInterval: time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}

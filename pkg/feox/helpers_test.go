@@ -1,9 +1,11 @@
 package feox_test
 
 import (
+	"fmt"
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"os"
 	"testing"
 	"time"
 
@@ -14,10 +16,30 @@ import (
 // correct implementation needs, so that a loaded CI machine cannot make a test flaky.
 const waitBound = 10 * time.Second
 
+// testIOEnv names the environment variable that picks the I/O backend of the persistent stores
+// the tests open: "uring", "pwrite" or "auto" (the default). CI runs the suite once per value.
+const testIOEnv = "FEOX_TEST_IO"
+
+// openIO is feox.Open with the I/O backend chosen by testIOEnv when opts leaves it at IOAuto.
+func openIO(opts feox.Options) (*feox.Store, error) {
+	if opts.Pipeline.IO == feox.IOAuto {
+		switch os.Getenv(testIOEnv) {
+		case "uring":
+			opts.Pipeline.IO = feox.IOUring
+		case "pwrite":
+			opts.Pipeline.IO = feox.IOPwrite
+		case "", "auto":
+		default:
+			return nil, fmt.Errorf("%s=%q: want uring, pwrite or auto", testIOEnv, os.Getenv(testIOEnv))
+		}
+	}
+	return feox.Open(opts)
+}
+
 // openStore opens a memory-only store with opts and closes it when the test ends.
 func openStore(tb testing.TB, opts feox.Options) *feox.Store {
 	tb.Helper()
-	s, err := feox.Open(opts)
+	s, err := openIO(opts)
 	if err != nil {
 		tb.Fatalf("Open(%+v): %v", opts, err)
 	}

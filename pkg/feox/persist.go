@@ -16,6 +16,7 @@ import (
 	"github.com/feoxdb/feox-go/pkg/disk"
 	"github.com/feoxdb/feox-go/pkg/format"
 	"github.com/feoxdb/feox-go/pkg/stages"
+	"github.com/feoxdb/feox-go/pkg/uring"
 )
 
 // fileStore is the persistent side of a Store: the data file and its free space, shared by the
@@ -281,13 +282,22 @@ func (s *Store) newWriter(f *disk.File) (disk.Writer, error) {
 	if po.IO == IOPwrite {
 		return f.PwriteWriter(), nil
 	}
-	w, err := f.UringWriter(uint32(po.QueueDepth), po.SQPoll)
+	var w disk.Writer
+	var err error
+	if s.hooks.failUring {
+		err = fmt.Errorf("io_uring setup refused (test): %w", errors.Join(uring.ErrUnsupported, errors.ErrUnsupported))
+	} else {
+		w, err = f.UringWriter(uint32(po.QueueDepth), po.SQPoll)
+	}
 	switch {
 	case err == nil:
 		return w, nil
 	case po.IO == IOUring:
+		if !errors.Is(err, errors.ErrUnsupported) {
+			err = errors.Join(errors.ErrUnsupported, err)
+		}
 		return nil, fmt.Errorf("feox: IOUring requested: %w", err)
-	case !errors.Is(err, errors.ErrUnsupported):
+	case !errors.Is(err, errors.ErrUnsupported) && !errors.Is(err, uring.ErrUnsupported):
 		return nil, err
 	}
 	if !s.uringRefused {

@@ -15,7 +15,7 @@ import (
 // values, overwrites, deletes and expiries.
 func TestStore_Persist_ReopenRecovers(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "data.feox")
-	st, err := feox.Open(feox.Options{Path: path, FileSize: 1 << 20})
+	st, err := openIO(feox.Options{Path: path, FileSize: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestStore_Persist_ReopenRecovers(t *testing.T) {
 	}
 	time.Sleep(5 * time.Millisecond)
 	for reopen := range 3 {
-		st, err = feox.Open(feox.Options{Path: path})
+		st, err = openIO(feox.Options{Path: path})
 		if err != nil {
 			t.Fatalf("reopen %d: %v", reopen, err)
 		}
@@ -94,12 +94,12 @@ func TestStore_Persist_ReopenRecovers(t *testing.T) {
 // TestStore_Persist_Locked checks that a second Open of an open data file fails with ErrLocked.
 func TestStore_Persist_Locked(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "data.feox")
-	st, err := feox.Open(feox.Options{Path: path})
+	st, err := openIO(feox.Options{Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if _, err := feox.Open(feox.Options{Path: path}); !errors.Is(err, feox.ErrLocked) {
+	if _, err := openIO(feox.Options{Path: path}); !errors.Is(err, feox.ErrLocked) {
 		t.Fatalf("second Open = %v, want ErrLocked", err)
 	}
 }
@@ -112,7 +112,7 @@ func TestStore_Persist_NotAStore(t *testing.T) {
 	if err := os.WriteFile(path, content, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := feox.Open(feox.Options{Path: path}); !errors.Is(err, feox.ErrCorrupted) {
+	if _, err := openIO(feox.Options{Path: path}); !errors.Is(err, feox.ErrCorrupted) {
 		t.Fatalf("Open = %v, want ErrCorrupted", err)
 	}
 	got, err := os.ReadFile(path)
@@ -129,7 +129,7 @@ func TestStore_Persist_SnapshotAfterFlush(t *testing.T) {
 		seed := uint64(1000 + trial)
 		dir := t.TempDir()
 		path := filepath.Join(dir, "live.feox")
-		st, err := feox.Open(feox.Options{Path: path, FileSize: 1 << 20,
+		st, err := openIO(feox.Options{Path: path, FileSize: 1 << 20,
 			Pipeline: feox.PipelineOptions{FlushInterval: 2 * time.Millisecond, BatchEntries: 64}})
 		if err != nil {
 			t.Fatal(err)
@@ -162,7 +162,7 @@ func TestStore_Persist_SnapshotAfterFlush(t *testing.T) {
 			if err := os.WriteFile(cp, snap, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			rec, err := feox.Open(feox.Options{Path: cp})
+			rec, err := openIO(feox.Options{Path: cp})
 			if err != nil {
 				t.Fatalf("seed %d op %d: open copy: %v", seed, i, err)
 			}
@@ -184,5 +184,66 @@ func TestStore_Persist_SnapshotAfterFlush(t *testing.T) {
 		if err := st.Close(); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestPersist_IOBackends opens a store with each I/O mode, and with io_uring refused as an old
+// or locked-down kernel would: IOAuto falls back to pwrite and works, IOUring fails with an
+// error matching errors.ErrUnsupported, IOPwrite never tries io_uring. Every store that opens
+// keeps what it flushed across a reopen.
+func TestPersist_IOBackends(t *testing.T) {
+	tests := []struct {
+		name    string
+		io      feox.IOMode
+		refuse  bool
+		backend string // "" means Open must fail with errors.ErrUnsupported
+	}{
+		{"auto", feox.IOAuto, false, "uring"},
+		{"uring", feox.IOUring, false, "uring"},
+		{"pwrite", feox.IOPwrite, false, "pwrite"},
+		{"auto refused", feox.IOAuto, true, "pwrite"},
+		{"uring refused", feox.IOUring, true, ""},
+		{"pwrite refused", feox.IOPwrite, true, "pwrite"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "io.feox")
+			opts := feox.Options{Path: path, FileSize: 1 << 20, Pipeline: feox.PipelineOptions{IO: tc.io}}
+			open := feox.Open
+			if tc.refuse {
+				open = feox.OpenRefusingUring
+			}
+			st, err := open(opts)
+			if tc.backend == "" {
+				if !errors.Is(err, errors.ErrUnsupported) {
+					t.Fatalf("Open = %v, want an error matching errors.ErrUnsupported", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := st.IOBackend(); got != tc.backend {
+				t.Errorf("backend %q, want %q", got, tc.backend)
+			}
+			for i := range 300 {
+				if _, err := st.Insert([]byte(fmt.Sprintf("k%03d", i)), []byte(fmt.Sprintf("v%03d", i))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := st.Close(); err != nil {
+				t.Fatal(err)
+			}
+			st, err = feox.Open(feox.Options{Path: path, Pipeline: feox.PipelineOptions{IO: feox.IOPwrite}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			for i := range 300 {
+				if v, err := st.Get([]byte(fmt.Sprintf("k%03d", i))); err != nil || string(v) != fmt.Sprintf("v%03d", i) {
+					t.Fatalf("k%03d after reopen = %q, %v", i, v, err)
+				}
+			}
+		})
 	}
 }

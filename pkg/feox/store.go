@@ -54,6 +54,7 @@ type Store struct {
 	evictKick chan struct{}
 	// uringRefused records that IOAuto already logged its fallback to pwrite.
 	uringRefused bool
+	hooks        openHooks
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -68,12 +69,21 @@ type Store struct {
 // Open fails with ErrLocked when another open Store holds the file, and with ErrCorrupted,
 // leaving the file untouched, when it is not a feox-go data file.
 func Open(opts Options) (*Store, error) {
-	return open(opts, nil)
+	return open(opts, openHooks{})
 }
 
-// open opens a store; newBackend, when set, gives the store a write pipeline whose shards
-// write to the backends it returns.
-func open(opts Options, newBackend func(shard int) stages.Backend) (*Store, error) {
+// openHooks are the test seams of open; the zero value is what Open uses.
+type openHooks struct {
+	// newBackend, when set, gives the store a write pipeline whose shards write to the
+	// backends it returns (a memory-only store otherwise).
+	newBackend func(shard int) stages.Backend
+	// failUring makes io_uring setup fail as a kernel that refuses io_uring would.
+	failUring bool
+}
+
+// open opens a store with the test seams of hooks.
+func open(opts Options, hooks openHooks) (*Store, error) {
+	newBackend := hooks.newBackend
 	o, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
@@ -88,6 +98,7 @@ func open(opts Options, newBackend func(shard int) stages.Backend) (*Store, erro
 		stop:    make(chan struct{}),
 
 		evictKick: make(chan struct{}, 1),
+		hooks:     hooks,
 	}
 	if o.Logger != nil {
 		s.log = *o.Logger

@@ -38,7 +38,7 @@ func TestOpen_InvalidOptions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := feox.Open(tt.opts)
+			s, err := openIO(tt.opts)
 			if err == nil {
 				s.Close()
 				t.Fatalf("Open(%+v) succeeded, want ErrInvalidOption", tt.opts)
@@ -103,7 +103,7 @@ func TestIOMode_String(t *testing.T) {
 // TestStore_Close_Idempotent ensures that Close may be called again, also concurrently, and
 // always returns nil.
 func TestStore_Close_Idempotent(t *testing.T) {
-	s, err := feox.Open(feox.Options{})
+	s, err := openIO(feox.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func closedStoreCalls(s *feox.Store) []struct {
 // TestStore_AfterClose ensures that every method returns ErrClosed after Close, Contains
 // returns false, Len returns 0, Scan yields nothing, and Stats keeps the last counters.
 func TestStore_AfterClose(t *testing.T) {
-	s, err := feox.Open(feox.Options{})
+	s, err := openIO(feox.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func TestStore_AfterClose(t *testing.T) {
 
 // TestStore_Close_StopsScan ensures that a Scan running when the store is closed stops.
 func TestStore_Close_StopsScan(t *testing.T) {
-	s, err := feox.Open(feox.Options{})
+	s, err := openIO(feox.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1150,7 +1150,7 @@ func TestStore_Stats(t *testing.T) {
 func TestStore_NoGoroutineLeak(t *testing.T) {
 	base := runtime.NumGoroutine()
 	for _, opts := range []feox.Options{{}, {TTLSweepInterval: time.Millisecond}, noSweep()} {
-		s, err := feox.Open(opts)
+		s, err := openIO(opts)
 		if err != nil {
 			t.Fatal(err)
 		}
