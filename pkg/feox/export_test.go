@@ -1,6 +1,9 @@
 package feox
 
-import "github.com/feoxdb/feox-go/pkg/stages"
+import (
+	"github.com/feoxdb/feox-go/pkg/disk"
+	"github.com/feoxdb/feox-go/pkg/stages"
+)
 
 // OpenWithBackend opens a store whose write pipeline hands its batches to the backends that
 // newBackend returns, one per shard; the store keeps its data in memory as a memory-only one.
@@ -46,4 +49,19 @@ func (s *Store) DiskOffset(key []byte) int64 {
 		return -1
 	}
 	return int64(sec * sectorSize)
+}
+
+// CrashPoints returns the names of the points of the write protocol where OpenWithHooks calls its crash hook:
+// a shard starting a batch, just before and after the file grows, after a batch's writes and
+// sync (before its retired extents are freed and its versions marked durable), and after the
+// complete stage has settled a batch. A wrapped disk.Writer adds its own points between a
+// batch's writes and its sync.
+func CrashPoints() []string { return []string{"submit", "grow", "grown", "synced", "durable"} }
+
+// OpenWithHooks opens a persistent store whose shards write through wrap(shard, w, f) instead
+// of w (f is the data file) and which calls crash(point) at the points CrashPoints names. Either
+// may be nil.
+func OpenWithHooks(opts Options, wrap func(shard int, w disk.Writer, f *disk.File) disk.Writer,
+	crash func(point string)) (*Store, error) {
+	return open(opts, openHooks{wrapWriter: wrap, crash: crash})
 }

@@ -47,8 +47,9 @@ func sectorsOf(keyLen, valueLen int) uint64 {
 // retireNow only after that, so a deletion record is erased strictly after the versions it
 // deleted.
 type fileBackend struct {
-	fs *fileStore
-	w  disk.Writer // this shard's I/O: io_uring or pwrite
+	fs    *fileStore
+	w     disk.Writer        // this shard's I/O: io_uring or pwrite
+	crash func(point string) // the store's crash hook (tests)
 
 	mu                     sync.Mutex // guards the retirement lists
 	retireNow, retireLater []alloc.Extent
@@ -98,7 +99,8 @@ func (be *fileBackend) Submit(b *stages.Batch) error {
 		be.sizes = append(be.sizes, n)
 		need += n
 	}
-	exts, err := fs.allocate(be.sizes, be.exts[:0], need)
+	be.crash("submit")
+	exts, err := fs.allocate(be.sizes, be.exts[:0], need, be.crash)
 	if err != nil {
 		be.restore(now, later)
 		return err
@@ -128,6 +130,7 @@ func (be *fileBackend) Submit(b *stages.Batch) error {
 		be.restore(append(now, exts...), later)
 		return err
 	}
+	be.crash("synced") // durable, but neither the retired extents freed nor the versions marked
 	fs.syncs.Add(1)
 	fs.written.Add(int64(len(be.buf)))
 	fs.retired.Add(int64(len(now)))
@@ -208,7 +211,7 @@ func (be *fileBackend) addRuns(exts []alloc.Extent) {
 func (be *fileBackend) Complete(*stages.Batch) error { return nil }
 
 // allocate finds extents for a batch, growing the file when the free space is too small.
-func (fs *fileStore) allocate(sizes []uint64, dst []alloc.Extent, need uint64) ([]alloc.Extent, error) {
+func (fs *fileStore) allocate(sizes []uint64, dst []alloc.Extent, need uint64, crash func(string)) ([]alloc.Extent, error) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	exts, err := fs.space.AllocRun(sizes, dst)
@@ -217,9 +220,11 @@ func (fs *fileStore) allocate(sizes []uint64, dst []alloc.Extent, need uint64) (
 	}
 	size := fs.file.Size()
 	grown := max(size+size/4, size+int64(need+sectorSize)*sectorSize)
+	crash("grow")
 	if err := fs.file.Grow(grown); err != nil {
 		return dst, fmt.Errorf("%w: %v", ErrStoreFull, err)
 	}
+	crash("grown")
 	if err := fs.space.Grow(uint64(fs.file.Size()) / sectorSize); err != nil {
 		return dst, err
 	}
@@ -273,6 +278,7 @@ func (s *Store) onDurable(b *stages.Batch) {
 		}
 	}
 	s.evict(victims)
+	s.crashPoint("durable")
 }
 
 // newWriter returns the I/O backend of one shard as Options.Pipeline.IO asks: io_uring when
@@ -360,7 +366,10 @@ func (s *Store) openFile() error {
 			f.Close()
 			return err
 		}
-		s.backends[i] = &fileBackend{fs: fs, w: w}
+		if s.hooks.wrapWriter != nil {
+			w = s.hooks.wrapWriter(i, w, f)
+		}
+		s.backends[i] = &fileBackend{fs: fs, w: w, crash: s.crashPoint}
 	}
 	s.log.Info().Str("path", o.Path).Bool("created", created).Int64("keys", s.keys.Value()).
 		Int64("file_bytes", f.Size()).Msg("feox: data file opened")

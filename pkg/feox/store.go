@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/feoxdb/feox-go/pkg/cache"
+	"github.com/feoxdb/feox-go/pkg/disk"
 	"github.com/feoxdb/feox-go/pkg/index"
 	"github.com/feoxdb/feox-go/pkg/stages"
 )
@@ -79,6 +80,19 @@ type openHooks struct {
 	newBackend func(shard int) stages.Backend
 	// failUring makes io_uring setup fail as a kernel that refuses io_uring would.
 	failUring bool
+	// wrapWriter, when set, wraps each shard's I/O backend (fault injection, power-loss
+	// simulation).
+	wrapWriter func(shard int, w disk.Writer, f *disk.File) disk.Writer
+	// crash, when set, is called at the named points of the write protocol (crash tests kill
+	// the process there).
+	crash func(point string)
+}
+
+// crashPoint calls the crash hook, if any, at the named point of the write protocol.
+func (s *Store) crashPoint(point string) {
+	if s.hooks.crash != nil {
+		s.hooks.crash(point)
+	}
 }
 
 // open opens a store with the test seams of hooks.
