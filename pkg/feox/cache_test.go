@@ -326,3 +326,56 @@ func TestCache_CorruptOnDisk(t *testing.T) {
 		t.Fatalf("Get of a damaged value = %q, %v; want ErrCorrupted", v, err)
 	}
 }
+
+// TestCache_RangeOnDisk runs Range over values that all live on disk (read on the store's pool
+// of disk readers) while another goroutine deletes half of the keys: every result is ascending,
+// holds each key's own value, and is full (limit entries) since enough keys always remain.
+func TestCache_RangeOnDisk(t *testing.T) {
+	const keys, size, limit = 600, 200, 100
+	path := filepath.Join(t.TempDir(), "range.feox")
+	s := openFile(t, path, feox.Options{DisableCache: true})
+	for i := range keys {
+		if _, err := s.Insert(cacheKey(i), cacheValue(i, 1, size)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < keys; i += 2 {
+			if err := s.Delete(cacheKey(i)); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for round := 0; ; round++ {
+		kvs, err := s.Range(nil, nil, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(kvs) != limit {
+			t.Fatalf("round %d: Range returned %d entries, want %d", round, len(kvs), limit)
+		}
+		for j, kv := range kvs {
+			var i int
+			if _, err := fmt.Sscanf(string(kv.Key), "key%06d", &i); err != nil || !bytes.Equal(kv.Value, cacheValue(i, 1, size)) {
+				t.Fatalf("round %d: %q holds a foreign value %.24q", round, kv.Key, kv.Value)
+			}
+			if j > 0 && bytes.Compare(kvs[j-1].Key, kv.Key) >= 0 {
+				t.Fatalf("round %d: %q after %q", round, kv.Key, kvs[j-1].Key)
+			}
+		}
+		select {
+		case <-done:
+			if st := s.Stats(); st.CacheMisses < limit {
+				t.Errorf("Range over values on disk made %d disk reads", st.CacheMisses)
+			}
+			return
+		default:
+		}
+	}
+}

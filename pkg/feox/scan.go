@@ -19,6 +19,7 @@ type KV struct {
 type bounds struct {
 	from, to string
 	toOpen   bool
+	after    bool // exclude from itself (resuming after a key already visited)
 }
 
 // rangeBounds validates [start, end]: nil or empty start = from the first key, nil or empty end
@@ -35,7 +36,7 @@ func rangeBounds(start, end []byte) (bounds, error) {
 // chunks, each resumed after the last key seen.
 func (s *Store) each(b bounds, fn func(r *record) bool) {
 	keys := make([]string, 0, scanChunk)
-	from, after := b.from, false
+	from, after := b.from, b.after
 	for {
 		keys = s.ordered.Collect(keys[:0], from, after, b.to, b.toOpen, scanChunk)
 		now := wallNow()
@@ -74,26 +75,36 @@ func (s *Store) Range(start, end []byte, limit int) ([]KV, error) {
 		return []KV{}, nil
 	}
 	out := make([]KV, 0, min(limit, scanChunk))
-	var ferr error
-	s.each(b, func(r *record) bool {
-		if r.stub {
-			_, v, _, err := s.valueOf(r.key(), r)
-			switch {
-			case errors.Is(err, ErrNotFound):
-				return true // deleted since the chunk was collected
-			case err != nil:
-				ferr = err
-				return false
-			}
-			out = append(out, KV{Key: []byte(r.key()), Value: bytes.Clone(v)})
-			return len(out) < limit
+	var recs []*record
+	for len(out) < limit {
+		want := limit - len(out)
+		recs = recs[:0]
+		s.each(b, func(r *record) bool {
+			recs = append(recs, r)
+			return len(recs) < want
+		})
+		if len(recs) == 0 {
+			break
 		}
-		buf := append([]byte(nil), r.kv...)
-		out = append(out, KV{Key: buf[:r.klen:r.klen], Value: buf[r.klen:]})
-		return len(out) < limit
-	})
-	if ferr != nil {
-		return nil, ferr
+		vals, err := s.stubValues(recs)
+		if err != nil {
+			return nil, err
+		}
+		for i, r := range recs {
+			switch {
+			case !r.stub:
+				buf := append([]byte(nil), r.kv...)
+				out = append(out, KV{Key: buf[:r.klen:r.klen], Value: buf[r.klen:]})
+			case vals[i].gone:
+				// deleted since its chunk was collected: the next round fills its place
+			default:
+				out = append(out, KV{Key: []byte(r.key()), Value: vals[i].v})
+			}
+		}
+		if len(recs) < want {
+			break // the range is exhausted
+		}
+		b.from, b.after = recs[len(recs)-1].key(), true
 	}
 	return out, nil
 }

@@ -3,10 +3,13 @@ package feox
 import (
 	"errors"
 	"hash/maphash"
+	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
+	"github.com/panjf2000/ants/v2"
 	"github.com/puzpuzpuz/xsync/v4"
 	"github.com/rs/zerolog"
 
@@ -53,6 +56,8 @@ type Store struct {
 	// asks the background goroutine to run it.
 	cache     *cache.Cache[*record]
 	evictKick chan struct{}
+	// readers is the bounded pool (ants) on which Range reads values that left memory.
+	readers *ants.Pool
 	// uringRefused records that IOAuto already logged its fallback to pwrite.
 	uringRefused bool
 	hooks        openHooks
@@ -87,6 +92,13 @@ type openHooks struct {
 	// the process there).
 	crash func(point string)
 }
+
+// diskReaders is the size of the pool on which Range reads values from disk: enough reads in
+// flight to keep a disk's queue busy, a few per CPU.
+func diskReaders() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
+
+// readersRelease bounds how long Close waits for the disk reader pool's goroutines to stop.
+const readersRelease = 5 * time.Second
 
 // crashPoint calls the crash hook, if any, at the named point of the write protocol.
 func (s *Store) crashPoint(point string) {
@@ -124,6 +136,11 @@ func open(opts Options, hooks openHooks) (*Store, error) {
 	if o.Path != "" {
 		s.cache = cache.New[*record](cache.Config{HighWatermark: o.MaxMemory})
 		if err := s.openFile(); err != nil {
+			return nil, err
+		}
+		if s.readers, err = ants.NewPool(diskReaders()); err != nil {
+			s.closeWriters()
+			s.fs.file.Close()
 			return nil, err
 		}
 		mode = "persistent"
@@ -182,6 +199,11 @@ func (s *Store) Close() error {
 		s.wg.Wait()
 		if s.pipe != nil {
 			err = s.pipe.Close()
+		}
+		if s.readers != nil {
+			if rerr := s.readers.ReleaseTimeout(readersRelease); rerr != nil {
+				s.log.Error().Err(rerr).Msg("feox: the disk reader pool did not stop in time")
+			}
 		}
 		if s.fs != nil {
 			s.closeWriters()

@@ -3,6 +3,7 @@ package feox_test
 import (
 	"bytes"
 	"errors"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -1149,7 +1150,9 @@ func TestStore_Stats(t *testing.T) {
 // included, has ended once Close returns (allowing the runtime a moment to retire them).
 func TestStore_NoGoroutineLeak(t *testing.T) {
 	base := runtime.NumGoroutine()
-	for _, opts := range []feox.Options{{}, {TTLSweepInterval: time.Millisecond}, noSweep()} {
+	dir := t.TempDir()
+	for i, opts := range []feox.Options{{}, {TTLSweepInterval: time.Millisecond}, noSweep(),
+		{Path: filepath.Join(dir, "a.feox"), MaxMemory: 1 << 10}, {Path: filepath.Join(dir, "b.feox"), DisableCache: true}} {
 		s, err := openIO(opts)
 		if err != nil {
 			t.Fatal(err)
@@ -1162,6 +1165,12 @@ func TestStore_NoGoroutineLeak(t *testing.T) {
 		}
 		for range s.Scan(nil, nil) {
 			break // an abandoned scan holds nothing either
+		}
+		if err := s.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Range(nil, nil, 1000); err != nil { // persistent: disk reads on the pool
+			t.Fatalf("options %d: Range: %v", i, err)
 		}
 		if err := s.Close(); err != nil {
 			t.Fatal(err)

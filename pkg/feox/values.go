@@ -1,8 +1,10 @@
 package feox
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/puzpuzpuz/xsync/v4"
 
@@ -212,4 +214,68 @@ func (fs *fileStore) readValue(r *record) ([]byte, error) {
 		return nil, fmt.Errorf("%w: value of key %q at offset %d: %v", ErrCorrupted, r.key(), sec*sectorSize, err)
 	}
 	return value, nil
+}
+
+// stubValue is the value of a stub read for Range; gone reports that the key went away between
+// the ordered index visit and the read.
+type stubValue struct {
+	v    []byte
+	gone bool
+}
+
+// stubValues reads the values of the stubs among recs, concurrently on the store's bounded pool
+// of disk readers when there are several, so that a Range over values that left memory waits
+// for about one disk read per pool worker instead of one per key. Entries of resident records
+// are left zero. Every value is a new buffer owned by the caller.
+func (s *Store) stubValues(recs []*record) ([]stubValue, error) {
+	n := 0
+	for _, r := range recs {
+		if r.stub {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	vals := make([]stubValue, len(recs))
+	errs := make([]error, len(recs))
+	read := func(i int) {
+		_, v, fresh, err := s.valueOf(recs[i].key(), recs[i])
+		switch {
+		case errors.Is(err, ErrNotFound):
+			vals[i].gone = true
+		case err != nil:
+			errs[i] = err
+		case fresh:
+			vals[i].v = v
+		default:
+			vals[i].v = bytes.Clone(v)
+		}
+	}
+	if n == 1 || s.readers == nil {
+		for i, r := range recs {
+			if r.stub {
+				read(i)
+			}
+		}
+	} else {
+		var wg sync.WaitGroup
+		for i, r := range recs {
+			if !r.stub {
+				continue
+			}
+			wg.Add(1)
+			if err := s.readers.Submit(func() { defer wg.Done(); read(i) }); err != nil {
+				wg.Done()
+				read(i) // the pool is released (the store is closing): read here
+			}
+		}
+		wg.Wait()
+	}
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return vals, nil
 }
