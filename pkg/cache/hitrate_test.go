@@ -1,68 +1,12 @@
 package cache
 
 import (
-	"container/list"
 	"fmt"
-	"math"
-	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/feoxdb/feox-go/internal/tracesim"
 )
-
-// zipfian draws item ranks in [0, n) with P(rank i) proportional to 1/(i+1)^theta, by the
-// method of Gray et al., "Quickly Generating Billion-Record Synthetic Databases" (1994), the
-// generator YCSB uses. Unlike math/rand/v2's Zipf it accepts theta < 1, such as YCSB's
-// 0.99. Rank 0 is the most popular item.
-type zipfian struct {
-	rng   *rand.Rand
-	n     float64
-	theta float64
-	alpha float64 // 1 / (1 - theta)
-	zetan float64 // sum over i in [1, n] of 1/i^theta
-	eta   float64
-	half  float64 // 1 + 0.5^theta: the cumulative weight of ranks 0 and 1
-}
-
-func newZipfian(rng *rand.Rand, n int, theta float64) *zipfian {
-	var zetan float64
-	for i := 1; i <= n; i++ {
-		zetan += 1 / math.Pow(float64(i), theta)
-	}
-	zeta2 := 1 + math.Pow(0.5, theta)
-	return &zipfian{
-		rng:   rng,
-		n:     float64(n),
-		theta: theta,
-		alpha: 1 / (1 - theta),
-		zetan: zetan,
-		eta:   (1 - math.Pow(2/float64(n), 1-theta)) / (1 - zeta2/zetan),
-		half:  zeta2,
-	}
-}
-
-func (z *zipfian) next() int32 {
-	u := z.rng.Float64()
-	uz := u * z.zetan
-	switch {
-	case uz < 1:
-		return 0
-	case uz < z.half:
-		return 1
-	}
-	r := int32(z.n * math.Pow(z.eta*u-z.eta+1, z.alpha))
-	return min(r, int32(z.n)-1)
-}
-
-// zipfTrace returns length requests for items items drawn from a zipfian(theta) with the
-// given seed.
-func zipfTrace(seed uint64, items, length int, theta float64) []int32 {
-	z := newZipfian(rand.New(rand.NewPCG(seed, 5)), items, theta)
-	trace := make([]int32, length)
-	for i := range trace {
-		trace[i] = z.next()
-	}
-	return trace
-}
 
 // simulateClock replays trace against a Cache that holds capacity equal-size items, the
 // way the store would use it: a hit touches the handle; a miss admits the item and evicts
@@ -92,85 +36,16 @@ func simulateClock(trace []int32, items, capacity, warm int) int {
 	return hits
 }
 
-// simulateLRU replays trace against an exact LRU cache of capacity items and returns the
-// hits among the requests from index warm on.
-func simulateLRU(trace []int32, capacity, warm int) int {
-	order := list.New() // front: most recently used
-	where := make(map[int32]*list.Element, capacity+1)
-	hits := 0
-	for i, k := range trace {
-		if e, ok := where[k]; ok {
-			order.MoveToFront(e)
-			if i >= warm {
-				hits++
-			}
-			continue
-		}
-		where[k] = order.PushFront(k)
-		if order.Len() > capacity {
-			delete(where, order.Remove(order.Back()).(int32))
-		}
-	}
-	return hits
-}
-
-// simulateFIFO replays trace against a FIFO cache of capacity items (CLOCK without
-// reference bits) and returns the hits among the requests from index warm on.
-func simulateFIFO(trace []int32, items, capacity, warm int) int {
-	resident := make([]bool, items)
-	queue := make([]int32, capacity) // circular; oldest at next once full
-	next, filled := 0, 0
-	hits := 0
-	for i, k := range trace {
-		if resident[k] {
-			if i >= warm {
-				hits++
-			}
-			continue
-		}
-		if filled == capacity {
-			resident[queue[next]] = false
-		} else {
-			filled++
-		}
-		resident[k] = true
-		queue[next] = k
-		next = (next + 1) % capacity
-	}
-	return hits
-}
-
-// TestZipfian ensures the generator is skewed as a zipfian should be: the share of the most
-// popular item is close to 1/zeta(n, theta), and ranks are in range.
-func TestZipfian(t *testing.T) {
-	const n, draws = 1000, 200_000
-	z := newZipfian(rand.New(rand.NewPCG(1, 2)), n, 0.99)
-	var counts [n]int
-	for range draws {
-		r := z.next()
-		if r < 0 || r >= n {
-			t.Fatalf("rank %d out of [0, %d)", r, n)
-		}
-		counts[r]++
-	}
-	for _, rank := range []int{0, 1, 9} {
-		want := draws / math.Pow(float64(rank+1), 0.99) / z.zetan
-		if got := float64(counts[rank]); math.Abs(got-want) > 0.1*want {
-			t.Errorf("rank %d drawn %v times; want about %.0f", rank, got, want)
-		}
-	}
-}
-
 // TestCache_HitRate ensures CLOCK keeps at least 95% of an exact LRU's hit rate on a
 // zipfian(0.99) trace with a cache of a tenth of the items, and that its reference bits pay
 // off: it must beat FIFO, which already reaches about 95% of LRU on this trace. The trace is
 // fixed by its seed, so this checks policy quality, not timing.
 func TestCache_HitRate(t *testing.T) {
 	const items, capacity, requests = 100_000, 10_000, 200_000
-	trace := zipfTrace(42, items, requests, 0.99)
+	trace := tracesim.ZipfTrace(42, items, requests, 0.99)
 	clock := float64(simulateClock(trace, items, capacity, 0)) / requests
-	lru := float64(simulateLRU(trace, capacity, 0)) / requests
-	fifo := float64(simulateFIFO(trace, items, capacity, 0)) / requests
+	lru := float64(tracesim.LRUHits(trace, capacity, 0)) / requests
+	fifo := float64(tracesim.FIFOHits(trace, items, capacity, 0)) / requests
 	t.Logf("hit ratio: CLOCK %.4f, LRU %.4f, FIFO %.4f, CLOCK/LRU %.4f", clock, lru, fifo,
 		clock/lru)
 	if lru < 0.3 {
@@ -194,7 +69,7 @@ func BenchmarkHitRate(b *testing.B) {
 			name := fmt.Sprintf("items=1M/cache=%dpct/theta=%.2f", pct, theta)
 			b.Run(name, func(b *testing.B) {
 				capacity, warm := items*pct/100, requests/4
-				trace := zipfTrace(42, items, requests, theta)
+				trace := tracesim.ZipfTrace(42, items, requests, theta)
 				b.ReportAllocs()
 				var clockHits, lruHits, fifoHits int
 				var clockTime, lruTime time.Duration
@@ -203,9 +78,9 @@ func BenchmarkHitRate(b *testing.B) {
 					clockHits = simulateClock(trace, items, capacity, warm)
 					clockTime += time.Since(start)
 					start = time.Now()
-					lruHits = simulateLRU(trace, capacity, warm)
+					lruHits = tracesim.LRUHits(trace, capacity, warm)
 					lruTime += time.Since(start)
-					fifoHits = simulateFIFO(trace, items, capacity, warm)
+					fifoHits = tracesim.FIFOHits(trace, items, capacity, warm)
 				}
 				clock := float64(clockHits) / float64(requests-warm)
 				lru := float64(lruHits) / float64(requests-warm)
