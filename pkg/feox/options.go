@@ -12,7 +12,9 @@ import (
 type IOMode int
 
 const (
-	// IOAuto uses io_uring where the kernel allows it and pwrite otherwise.
+	// IOAuto picks the backend measured faster for the store's workloads: pwrite (see
+	// docs/DECISIONS.md: io_uring's deep batching has nothing to batch in a sequential batch
+	// write, and its data sync runs on a kernel worker thread, which made small batches slower).
 	IOAuto IOMode = iota
 	// IOUring requires io_uring: Open fails with an error wrapping errors.ErrUnsupported where it
 	// is not usable.

@@ -281,11 +281,12 @@ func (s *Store) onDurable(b *stages.Batch) {
 	s.crashPoint("durable")
 }
 
-// newWriter returns the I/O backend of one shard as Options.Pipeline.IO asks: io_uring when
-// available (IOAuto falls back to pwrite and logs why, once per Open), pwrite when asked.
+// newWriter returns the I/O backend of one shard as Options.Pipeline.IO asks: io_uring for
+// IOUring (an error wrapping errors.ErrUnsupported where the kernel refuses it), pwrite for
+// IOPwrite and IOAuto.
 func (s *Store) newWriter(f *disk.File) (disk.Writer, error) {
 	po := &s.opts.Pipeline
-	if po.IO == IOPwrite {
+	if po.IO != IOUring {
 		return f.PwriteWriter(), nil
 	}
 	var w disk.Writer
@@ -295,22 +296,13 @@ func (s *Store) newWriter(f *disk.File) (disk.Writer, error) {
 	} else {
 		w, err = f.UringWriter(uint32(po.QueueDepth), po.SQPoll)
 	}
-	switch {
-	case err == nil:
-		return w, nil
-	case po.IO == IOUring:
+	if err != nil {
 		if !errors.Is(err, errors.ErrUnsupported) {
 			err = errors.Join(errors.ErrUnsupported, err)
 		}
 		return nil, fmt.Errorf("feox: IOUring requested: %w", err)
-	case !errors.Is(err, errors.ErrUnsupported) && !errors.Is(err, uring.ErrUnsupported):
-		return nil, err
 	}
-	if !s.uringRefused {
-		s.uringRefused = true
-		s.log.Warn().Err(err).Msg("feox: io_uring unavailable, falling back to pwrite")
-	}
-	return f.PwriteWriter(), nil
+	return w, nil
 }
 
 // closeWriters releases the shards' I/O backends.

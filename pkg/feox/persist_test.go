@@ -188,8 +188,9 @@ func TestStore_Persist_SnapshotAfterFlush(t *testing.T) {
 }
 
 // TestPersist_IOBackends opens a store with each I/O mode, and with io_uring refused as an old
-// or locked-down kernel would: IOAuto falls back to pwrite and works, IOUring fails with an
-// error matching errors.ErrUnsupported, IOPwrite never tries io_uring. Every store that opens
+// or locked-down kernel would: IOAuto picks pwrite (measured faster, docs/DECISIONS.md) and so
+// never depends on io_uring, IOUring fails with an error matching errors.ErrUnsupported when it
+// is refused, IOPwrite never tries io_uring. Every store that opens
 // keeps what it flushed across a reopen.
 func TestPersist_IOBackends(t *testing.T) {
 	tests := []struct {
@@ -198,7 +199,7 @@ func TestPersist_IOBackends(t *testing.T) {
 		refuse  bool
 		backend string // "" means Open must fail with errors.ErrUnsupported
 	}{
-		{"auto", feox.IOAuto, false, "uring"},
+		{"auto", feox.IOAuto, false, "pwrite"},
 		{"uring", feox.IOUring, false, "uring"},
 		{"pwrite", feox.IOPwrite, false, "pwrite"},
 		{"auto refused", feox.IOAuto, true, "pwrite"},

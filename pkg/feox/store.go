@@ -58,8 +58,6 @@ type Store struct {
 	evictKick chan struct{}
 	// readers is the bounded pool (ants) on which Range reads values that left memory.
 	readers *ants.Pool
-	// uringRefused records that IOAuto already logged its fallback to pwrite.
-	uringRefused bool
 	hooks        openHooks
 
 	closed    atomic.Bool
