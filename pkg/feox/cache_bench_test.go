@@ -111,4 +111,3 @@ func BenchmarkCacheZipf(b *testing.B) {
 		})
 	}
 }
-

@@ -58,7 +58,7 @@ type Store struct {
 	evictKick chan struct{}
 	// readers is the bounded pool (ants) on which Range reads values that left memory.
 	readers *ants.Pool
-	hooks        openHooks
+	hooks   openHooks
 
 	closed    atomic.Bool
 	closeOnce sync.Once
