@@ -36,3 +36,20 @@ func (p pwriteWriter) WriteBatch(ws []Write) error {
 func (pwriteWriter) Close() error { return nil }
 
 func (pwriteWriter) Name() string { return "pwrite" }
+
+// Reader reads from a File. Unlike a Writer it is safe for concurrent use.
+type Reader interface {
+	// ReadAt fills p from offset off, like File.ReadAt.
+	ReadAt(p []byte, off int64) error
+	// Close releases the reader's resources; the File stays open.
+	Close() error
+}
+
+// PreadReader returns the portable Reader: File.ReadAt (pread).
+func (f *File) PreadReader() Reader { return preadReader{f} }
+
+type preadReader struct{ f *File }
+
+func (p preadReader) ReadAt(b []byte, off int64) error { return p.f.ReadAt(b, off) }
+
+func (preadReader) Close() error { return nil }

@@ -1,7 +1,10 @@
 package disk
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"sync"
 
 	"github.com/feoxdb/feox-go/pkg/uring"
 )
@@ -41,3 +44,42 @@ func (u *uringWriter) WriteBatch(ws []Write) error {
 func (u *uringWriter) Close() error { return u.r.Close() }
 
 func (u *uringWriter) Name() string { return "uring" }
+
+// UringReader returns a Reader that reads through an io_uring of its own (IORING_OP_READ),
+// one request at a time: concurrent readers take turns on the ring. It fails like UringWriter
+// where the kernel refuses io_uring.
+func (f *File) UringReader(entries uint32) (Reader, error) {
+	r, err := uring.New(uring.Options{Entries: entries})
+	if err != nil {
+		return nil, err
+	}
+	return &uringReader{f: f, r: r}, nil
+}
+
+type uringReader struct {
+	f  *File
+	mu sync.Mutex // a Ring is not safe for concurrent use
+	r  *uring.Ring
+}
+
+func (u *uringReader) ReadAt(p []byte, off int64) error {
+	u.mu.Lock()
+	n, err := u.r.ReadAt(int(u.f.Fd()), p, off)
+	u.mu.Unlock()
+	if err == nil && n < len(p) {
+		err = io.ErrUnexpectedEOF
+	}
+	if errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
+		return fmt.Errorf("disk: io_uring read at %d in %q: %w", off, u.f.path, err)
+	}
+	return nil
+}
+
+func (u *uringReader) Close() error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.r.Close()
+}

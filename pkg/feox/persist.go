@@ -29,6 +29,9 @@ type fileStore struct {
 	mu    sync.Mutex // guards space
 	space *alloc.Allocator
 
+	// reader reads values that left memory back: pread, or io_uring with IOUring.
+	reader disk.Reader
+
 	batch                                        atomic.Uint64 // store-wide batch numbers
 	written, syncs, live, corrupt, retired, read atomic.Int64
 }
@@ -305,8 +308,16 @@ func (s *Store) newWriter(f *disk.File) (disk.Writer, error) {
 	return w, nil
 }
 
-// closeWriters releases the shards' I/O backends.
+// readRingEntries is the size of the io_uring that reads values back (one read at a time).
+const readRingEntries = 8
+
+// closeWriters releases the shards' I/O backends and the value reader.
 func (s *Store) closeWriters() {
+	if s.fs != nil && s.fs.reader != nil {
+		if err := s.fs.reader.Close(); err != nil {
+			s.log.Error().Err(err).Msg("feox: closing the value reader failed")
+		}
+	}
 	for _, be := range s.backends {
 		if be != nil && be.w != nil {
 			if err := be.w.Close(); err != nil {
@@ -348,6 +359,13 @@ func (s *Store) openFile() error {
 		if err := s.recover(); err != nil {
 			f.Close()
 			return err
+		}
+	}
+	fs.reader = f.PreadReader()
+	if o.Pipeline.IO == IOUring {
+		if fs.reader, err = f.UringReader(readRingEntries); err != nil {
+			f.Close()
+			return fmt.Errorf("feox: IOUring requested: %w", errors.Join(errors.ErrUnsupported, err))
 		}
 	}
 	s.backends = make([]*fileBackend, o.Pipeline.Shards)

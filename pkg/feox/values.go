@@ -195,7 +195,7 @@ func (fs *fileStore) readValue(r *record) ([]byte, error) {
 		return nil, fmt.Errorf("%w: key %q has no record on disk", ErrCorrupted, r.key())
 	}
 	buf := make([]byte, cnt*sectorSize)
-	if err := fs.file.ReadAt(buf, int64(sec*sectorSize)); err != nil {
+	if err := fs.reader.ReadAt(buf, int64(sec*sectorSize)); err != nil {
 		return nil, err
 	}
 	fs.read.Add(int64(len(buf)))
