@@ -50,6 +50,17 @@ func nextData(f *os.File, off, size int64) (int64, error) {
 	return n, nil
 }
 
+// nextHole returns the offset of the first hole at or after off (a region that holds no
+// data: never written, or reserved by fallocate and never written), or size if there is none
+// or the filesystem cannot tell.
+func nextHole(f *os.File, off, size int64) int64 {
+	n, err := unix.Seek(int(f.Fd()), off, unix.SEEK_HOLE)
+	if err != nil || n > size {
+		return size
+	}
+	return n
+}
+
 // allocate extends f from old to size bytes, reserving the blocks where the filesystem can so
 // that later writes do not fail for want of space.
 func allocate(f *os.File, old, size int64) error {

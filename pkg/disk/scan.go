@@ -56,7 +56,10 @@ func (f *File) Scan(fn func(r *Found) error) (ScanStats, error) {
 		if need > len(buf) {
 			buf = make([]byte, need)
 		}
-		cnt := int(min(uint64(len(buf)), end-at))
+		// Read up to the next hole (space never written holds no record): reading a hole
+		// costs time, and on some filesystems leaves pages that make it look like data.
+		stop := max(uint64(nextHole(f.f, int64(at), int64(end))), at+uint64(need))
+		cnt := int(min(uint64(len(buf)), min(stop, end)-at))
 		if err := f.ReadAt(buf[:cnt], int64(at)); err != nil {
 			return err
 		}
@@ -64,17 +67,27 @@ func (f *File) Scan(fn func(r *Found) error) (ScanStats, error) {
 		off, pos, n = at, 0, cnt
 		return nil
 	}
-	if end > off {
-		if err := fill(off, 0); err != nil {
+	// skip moves the scan to the next sector that may hold data, from the scan position at;
+	// it reports false at the end of the file.
+	skip := func(at uint64) (uint64, bool) {
+		next, err := nextData(f.f, int64(at), int64(end))
+		if err == nil && uint64(next) > at {
+			at = uint64(next) / format.SectorSize * format.SectorSize // holes are block-aligned
+		}
+		return at, end-at >= format.RecordHeaderSize && at < end
+	}
+	if at, ok := skip(off); ok {
+		if err := fill(at, format.RecordHeaderSize); err != nil {
 			return st, err
 		}
 	}
 	for off+uint64(pos) < end {
 		if pos+format.RecordHeaderSize > n {
-			if end-(off+uint64(pos)) < format.RecordHeaderSize {
+			at, ok := skip(off + uint64(pos))
+			if !ok {
 				break
 			}
-			if err := fill(off+uint64(pos), format.RecordHeaderSize); err != nil {
+			if err := fill(at, format.RecordHeaderSize); err != nil {
 				return st, err
 			}
 		}
