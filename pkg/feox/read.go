@@ -32,9 +32,7 @@ func (s *Store) Get(key []byte) ([]byte, error) {
 	if r.stub {
 		return s.getStub(key, r, t0)
 	}
-	if h := r.ch.Load(); h != nil {
-		s.cache.Touch(h)
-	}
+	s.touch(r)
 	v := make([]byte, len(r.kv)-r.klen)
 	copy(v, r.kv[r.klen:])
 	sampleEnd(&s.stats.getLat, t0)

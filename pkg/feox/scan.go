@@ -93,6 +93,7 @@ func (s *Store) Range(start, end []byte, limit int) ([]KV, error) {
 		for i, r := range recs {
 			switch {
 			case !r.stub:
+				s.touch(r)
 				buf := append([]byte(nil), r.kv...)
 				out = append(out, KV{Key: buf[:r.klen:r.klen], Value: buf[r.klen:]})
 			case vals[i].gone:
@@ -130,6 +131,7 @@ func (s *Store) Scan(start, end []byte) iter.Seq2[[]byte, []byte] {
 				return false
 			}
 			v := r.value()
+			s.touch(r)
 			if r.stub {
 				var err error
 				if _, v, _, err = s.valueOf(r.key(), r); err != nil {

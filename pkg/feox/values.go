@@ -135,6 +135,14 @@ func (s *Store) readBack(st *record) (*record, []byte, error) {
 	return r, v, nil
 }
 
+// touch records a read of r's value in the cache (a no-op for versions the cache does not
+// hold, and in memory-only mode).
+func (s *Store) touch(r *record) {
+	if h := r.ch.Load(); h != nil {
+		s.cache.Touch(h)
+	}
+}
+
 // kickEvict asks the background goroutine to run the CLOCK hand.
 func (s *Store) kickEvict() {
 	select {
@@ -152,9 +160,7 @@ func (s *Store) kickEvict() {
 func (s *Store) valueOf(key string, r *record) (cur *record, v []byte, fresh bool, err error) {
 	for {
 		if !r.stub {
-			if h := r.ch.Load(); h != nil {
-				s.cache.Touch(h)
-			}
+			s.touch(r)
 			return r, r.value(), false, nil
 		}
 		cur, v, err := s.readBack(r)
