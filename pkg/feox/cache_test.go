@@ -379,3 +379,71 @@ func TestCache_RangeOnDisk(t *testing.T) {
 		}
 	}
 }
+
+// TestCache_MemoryAccounting checks that MemoryUsage follows values in and out of memory in
+// persistent mode: it drops when values are evicted, rises when they are read back, and
+// returns to zero when every key is deleted, with nothing left in the cache.
+func TestCache_MemoryAccounting(t *testing.T) {
+	const keys, size = 300, 1000
+	path := filepath.Join(t.TempDir(), "mem.feox")
+	s := openFile(t, path, feox.Options{})
+	for i := range keys {
+		if _, err := s.Insert(cacheKey(i), cacheValue(i, 1, size)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	full := s.MemoryUsage()
+	if full < keys*size {
+		t.Fatalf("MemoryUsage = %d with %d values of %d bytes in memory", full, keys, size)
+	}
+	if st := s.Stats(); st.CacheBytes != keys*size {
+		t.Fatalf("CacheBytes = %d, want %d", st.CacheBytes, keys*size)
+	}
+	for i := range keys / 2 {
+		if err := s.Delete(cacheKey(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, waitBound, "deleted values leave the cache", func() bool {
+		return s.Stats().CacheBytes == (keys-keys/2)*size
+	})
+	for i := keys / 2; i < keys; i++ {
+		if err := s.Delete(cacheKey(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, waitBound, "MemoryUsage and CacheBytes back to 0 once every key is deleted", func() bool {
+		st := s.Stats()
+		return s.MemoryUsage() == 0 && st.CacheBytes == 0 && s.Len() == 0
+	})
+	// Reopen with DisableCache: only keys are charged, and reading a value does not keep it.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openFile(t, path, feox.Options{DisableCache: true})
+	if _, err := s.Insert([]byte("k"), make([]byte, size)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	before := s.MemoryUsage()
+	if before >= size {
+		t.Fatalf("MemoryUsage = %d with DisableCache after Flush: the value is still charged", before)
+	}
+	if _, err := s.Get([]byte("k")); err != nil {
+		t.Fatal(err)
+	}
+	if after := s.MemoryUsage(); after != before {
+		t.Fatalf("MemoryUsage went from %d to %d on a Get with DisableCache", before, after)
+	}
+}
