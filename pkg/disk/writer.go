@@ -18,6 +18,23 @@ type Writer interface {
 	Name() string
 }
 
+// Pending is a batch an AsyncWriter has started; Wait blocks until it is durable and reports
+// its outcome. Wait is called once.
+type Pending interface {
+	Wait() error
+}
+
+// AsyncWriter is a Writer that can start a batch and let another goroutine wait for it, so
+// that the next batch is written while this one is made durable. Submit and Wait may run on
+// two goroutines: Submits in batch order, and Waits in the same order. The writes and their
+// buffers must stay untouched until Wait returns.
+type AsyncWriter interface {
+	Writer
+	// Submit starts ws; the writes may be complete when it returns, the sync is not. On
+	// error, any part of ws may have been written and there is nothing to wait for.
+	Submit(ws []Write) (Pending, error)
+}
+
 // PwriteWriter returns the portable Writer: one positioned (vectored) write system call per
 // write, then fdatasync. It is the fallback when io_uring is not available.
 func (f *File) PwriteWriter() Writer { return pwriteWriter{f} }
@@ -32,6 +49,22 @@ func (p pwriteWriter) WriteBatch(ws []Write) error {
 	}
 	return p.f.Sync()
 }
+
+// Submit writes ws with pwrite at once; the returned Pending's Wait runs the data sync.
+func (p pwriteWriter) Submit(ws []Write) (Pending, error) {
+	for _, w := range ws {
+		if err := p.f.WriteAt(w.Bufs, w.Off); err != nil {
+			return nil, err
+		}
+	}
+	return pwritePending{p.f}, nil
+}
+
+type pwritePending struct{ f *File }
+
+// Wait syncs the file: every write completed before it, this batch's included, is durable
+// when it returns.
+func (p pwritePending) Wait() error { return p.f.Sync() }
 
 func (pwriteWriter) Close() error { return nil }
 

@@ -9,39 +9,95 @@ import (
 	"github.com/feoxdb/feox-go/pkg/uring"
 )
 
-// UringWriter returns a Writer that submits each batch to its own io_uring: every write and
-// then an fdatasync ordered after them (IOSQE_IO_DRAIN) in as few io_uring_enter calls as the
-// ring's size allows (one for up to entries-1 writes). It fails with an error matching
-// uring.ErrUnsupported (and errors.ErrUnsupported) when the kernel refuses io_uring, so that
-// the caller can fall back to PwriteWriter.
+// uringRings is how many io_uring instances a UringWriter keeps, so that one batch can be
+// submitted while the previous one completes (each ring has a single owner at a time).
+const uringRings = 2
+
+// UringWriter returns a Writer that submits each batch to an io_uring: every write and then
+// an fdatasync ordered after them (IOSQE_IO_DRAIN) in as few io_uring_enter calls as the
+// ring's size allows (one for up to entries-1 writes). It keeps two rings, so that Submit of
+// a batch and Wait of the previous one proceed at the same time. It fails with an error
+// matching uring.ErrUnsupported (and errors.ErrUnsupported) when the kernel refuses io_uring,
+// so that the caller can fall back to PwriteWriter.
 func (f *File) UringWriter(entries uint32, sqpoll bool) (Writer, error) {
-	r, err := uring.New(uring.Options{Entries: entries, SQPoll: sqpoll})
-	if err != nil {
-		return nil, err
+	u := &uringWriter{f: f, free: make(chan *uring.Ring, uringRings)}
+	for range uringRings {
+		r, err := uring.New(uring.Options{Entries: entries, SQPoll: sqpoll})
+		if err != nil {
+			u.Close()
+			return nil, err
+		}
+		u.rings = append(u.rings, r)
+		u.free <- r
 	}
-	return &uringWriter{f: f, r: r, ws: nil}, nil
+	return u, nil
 }
 
 type uringWriter struct {
-	f  *File
-	r  *uring.Ring
-	ws []uring.Write // scratch, reused across batches
+	f     *File
+	rings []*uring.Ring
+	// free holds the rings no batch is using. Taking a ring from it hands its ownership to
+	// one goroutine until the ring is put back (the channel orders the two).
+	free chan *uring.Ring
+}
+
+func (u *uringWriter) convert(ws []Write) []uring.Write {
+	out := make([]uring.Write, len(ws))
+	for i, w := range ws {
+		out[i] = uring.Write{Bufs: w.Bufs, Off: w.Off}
+	}
+	return out
+}
+
+func (u *uringWriter) wrap(n int, err error) error {
+	return fmt.Errorf("disk: io_uring batch of %d writes in %q: %w", n, u.f.path, errFull(err))
 }
 
 func (u *uringWriter) WriteBatch(ws []Write) error {
-	u.ws = u.ws[:0]
-	for _, w := range ws {
-		u.ws = append(u.ws, uring.Write{Bufs: w.Bufs, Off: w.Off})
-	}
-	err := u.r.WriteBatch(int(u.f.Fd()), u.ws, true)
-	clear(u.ws) // drop references to the caller's buffers
-	if err != nil {
-		return fmt.Errorf("disk: io_uring batch of %d writes in %q: %w", len(ws), u.f.path, errFull(err))
+	r := <-u.free
+	defer func() { u.free <- r }()
+	if err := r.WriteBatch(int(u.f.Fd()), u.convert(ws), true); err != nil {
+		return u.wrap(len(ws), err)
 	}
 	return nil
 }
 
-func (u *uringWriter) Close() error { return u.r.Close() }
+// Submit submits ws and their sync on a free ring (waiting for one if both are busy).
+func (u *uringWriter) Submit(ws []Write) (Pending, error) {
+	r := <-u.free
+	b, err := r.SubmitBatch(int(u.f.Fd()), u.convert(ws), true)
+	if err != nil {
+		u.free <- r
+		return nil, u.wrap(len(ws), err)
+	}
+	return &uringPending{u: u, r: r, b: b, n: len(ws)}, nil
+}
+
+type uringPending struct {
+	u *uringWriter
+	r *uring.Ring
+	b *uring.Batch
+	n int
+}
+
+// Wait reaps the batch's completions, checks each, and gives the ring back.
+func (p *uringPending) Wait() error {
+	err := p.r.CompleteBatch(p.b)
+	p.u.free <- p.r
+	if err != nil {
+		return p.u.wrap(p.n, err)
+	}
+	return nil
+}
+
+// Close closes the rings; no batch may be pending.
+func (u *uringWriter) Close() error {
+	var errs []error
+	for _, r := range u.rings {
+		errs = append(errs, r.Close())
+	}
+	return errors.Join(errs...)
+}
 
 func (u *uringWriter) Name() string { return "uring" }
 

@@ -51,17 +51,54 @@ func sectorsOf(keyLen, valueLen int) uint64 {
 // deleted.
 type fileBackend struct {
 	fs    *fileStore
-	w     disk.Writer        // this shard's I/O: io_uring or pwrite
+	w     disk.AsyncWriter   // this shard's I/O: io_uring or pwrite
 	crash func(point string) // the store's crash hook (tests)
 
 	mu                     sync.Mutex // guards the retirement lists
 	retireNow, retireLater []alloc.Extent
 
-	// scratch, used by Submit only
-	buf    []byte
-	sizes  []uint64
-	exts   []alloc.Extent
-	writes []disk.Write
+	sizes []uint64 // scratch, used by Submit only: the sizes of the records written
+	write []int    // and the indexes of their entries
+	// stale reports whether a retried entry's key has a newer version than the entry's.
+	stale func(e *stages.Entry) bool
+	// free holds the flights no batch uses; queue carries the submitted ones, in order, from
+	// Submit to Complete. Two flights let one batch be written while the previous one syncs.
+	free, queue chan *flight
+}
+
+// storeFull makes a write or sync error that means the filesystem is out of space match
+// ErrStoreFull.
+func storeFull(err error) error {
+	if errors.Is(err, disk.ErrFull) && !errors.Is(err, ErrStoreFull) {
+		return fmt.Errorf("%w: %w", ErrStoreFull, err)
+	}
+	return err
+}
+
+// notWritten is the sector reported for an entry the backend skipped (a stale retry).
+const notWritten = ^uint64(0)
+
+// flightsPerShard is how many batches of one shard can be between Submit and Complete.
+const flightsPerShard = 2
+
+// flight is a batch on its way to disk: its encoded records, its writes, its extents and the
+// retirement work it carries, kept until Complete settles it.
+type flight struct {
+	buf        []byte
+	writes     []disk.Write
+	exts       []alloc.Extent
+	now, later []alloc.Extent
+	pending    disk.Pending
+}
+
+// newFileBackend returns the backend of one shard writing through w.
+func newFileBackend(fs *fileStore, w disk.AsyncWriter, crash func(string), stale func(*stages.Entry) bool) *fileBackend {
+	be := &fileBackend{fs: fs, w: w, crash: crash, stale: stale,
+		free: make(chan *flight, flightsPerShard), queue: make(chan *flight, flightsPerShard)}
+	for range flightsPerShard {
+		be.free <- new(flight)
+	}
+	return be
 }
 
 var zeroSector = make([]byte, sectorSize)
@@ -85,33 +122,48 @@ func (be *fileBackend) retireRecord(r *record, later bool) {
 	}
 }
 
-// Submit writes the batch's records into fresh extents, erases the first sector of the extents
-// queued for retirement, and syncs once. It does the whole job; Complete only reports.
+// Submit writes the batch's records into fresh extents and zeroes the first sector of the
+// extents queued for retirement, and starts the batch's data sync; Complete waits for it and
+// settles the batch. With two batches in flight, a shard writes one while the other syncs.
 func (be *fileBackend) Submit(b *stages.Batch) error {
 	fs := be.fs
+	f := <-be.free // both flights busy: wait for Complete to settle the older one
 	be.mu.Lock()
-	now, later := be.retireNow, be.retireLater
+	f.now, f.later = be.retireNow, be.retireLater
 	be.retireNow, be.retireLater = nil, nil
 	be.mu.Unlock()
 
+	// A retried entry whose key has a newer version since is not written: the newer version,
+	// written after it in this shard's order, replaces it, and the chain walk of the newer
+	// version's completion retires what it would have. Writing it would put a version on disk
+	// that a deletion record, already durable, no longer covers once that record is erased.
 	be.sizes = be.sizes[:0]
+	be.write = be.write[:0]
 	var need uint64
 	for i := range b.Entries {
 		e := &b.Entries[i]
+		if e.Retry && be.stale(e) {
+			continue
+		}
 		n := sectorsOf(len(e.Key), len(e.Value))
 		be.sizes = append(be.sizes, n)
+		be.write = append(be.write, i)
 		need += n
 	}
 	be.crash("submit")
-	exts, err := fs.allocate(be.sizes, be.exts[:0], need, be.crash)
+	exts, err := f.exts[:0], error(nil)
+	if len(be.sizes) > 0 {
+		exts, err = fs.allocate(be.sizes, exts, need, be.crash)
+	}
 	if err != nil {
-		be.restore(now, later)
+		be.restore(f.now, f.later)
+		be.land(f)
 		return err
 	}
-	be.exts = exts
+	f.exts = exts
 	batchNo := fs.batch.Add(1)
-	be.buf = be.buf[:0]
-	for i := range b.Entries {
+	f.buf = f.buf[:0]
+	for j, i := range be.write {
 		e := &b.Entries[i]
 		kind := format.KindValue
 		if e.Kind == stages.Delete {
@@ -119,27 +171,45 @@ func (be *fileBackend) Submit(b *stages.Batch) error {
 		}
 		// The key's bytes are only read by AppendRecord.
 		key := unsafe.Slice(unsafe.StringData(e.Key), len(e.Key))
-		be.buf = format.AppendRecord(be.buf, &format.Record{Kind: kind, Key: key,
+		f.buf = format.AppendRecord(f.buf, &format.Record{Kind: kind, Key: key,
 			Value: e.Value, TS: e.TS, Seq: e.Seq, Expiry: e.Expiry, Batch: batchNo},
-			exts[i].Off, fs.salt)
+			exts[j].Off, fs.salt)
 	}
-	be.writes = be.writes[:0]
-	be.addRuns(exts)
-	be.addErasures(now)
-	err = be.w.WriteBatch(be.writes)
-	clear(be.writes) // drop references to the batch's buffers
-	if err != nil {
+	f.writes = addRuns(f.writes[:0], f.buf, exts)
+	f.writes = addErasures(f.writes, f.now)
+	if f.pending, err = be.w.Submit(f.writes); err != nil {
 		// The new extents may hold complete records: erase them before they are reused.
-		be.restore(append(now, exts...), later)
-		return err
+		be.restore(append(f.now, exts...), f.later)
+		be.land(f)
+		return storeFull(err)
+	}
+	for range b.Entries {
+		b.Sectors = append(b.Sectors, notWritten)
+	}
+	for j, i := range be.write {
+		b.Sectors[i] = exts[j].Off
+	}
+	be.queue <- f
+	return nil
+}
+
+// Complete waits until the oldest submitted batch is durable, then frees the extents it
+// erased and queues the deletion records it carried for erasure by a later batch.
+func (be *fileBackend) Complete(*stages.Batch) error {
+	fs := be.fs
+	f := <-be.queue
+	defer be.land(f)
+	if err := f.pending.Wait(); err != nil {
+		be.restore(append(f.now, f.exts...), f.later)
+		return storeFull(err)
 	}
 	be.crash("synced") // durable, but neither the retired extents freed nor the versions marked
 	fs.syncs.Add(1)
-	fs.written.Add(int64(len(be.buf)))
-	fs.retired.Add(int64(len(now)))
+	fs.written.Add(int64(len(f.buf)))
+	fs.retired.Add(int64(len(f.now)))
 	fs.mu.Lock()
 	var freeErr error
-	for _, e := range now {
+	for _, e := range f.now {
 		if err := fs.space.Free(e); err != nil && freeErr == nil {
 			freeErr = err // each extent is queued once, so this is a bug; the space leaks
 		}
@@ -149,20 +219,27 @@ func (be *fileBackend) Submit(b *stages.Batch) error {
 	if freeErr != nil {
 		fs.log.Error().Err(freeErr).Msg("feox: releasing a retired extent failed")
 	}
-	for _, e := range exts {
-		b.Sectors = append(b.Sectors, e.Off)
+	for _, e := range f.exts {
 		fs.live.Add(int64(e.Len * sectorSize))
 	}
 	be.mu.Lock()
-	be.retireNow = append(be.retireNow, later...)
+	be.retireNow = append(be.retireNow, f.later...)
 	be.mu.Unlock()
 	return nil
+}
+
+// land returns a settled flight to the free list, dropping its references to the batch.
+func (be *fileBackend) land(f *flight) {
+	clear(f.writes)
+	f.writes = f.writes[:0]
+	f.now, f.later, f.pending = nil, nil, nil
+	be.free <- f
 }
 
 // addErasures adds the writes that zero the first sector of each extent, in file order, one
 // write per run of extents that follow each other (their first sectors are then all zeroed by
 // one write of zeros from the first to the last, which only covers retired bytes).
-func (be *fileBackend) addErasures(exts []alloc.Extent) {
+func addErasures(ws []disk.Write, exts []alloc.Extent) []disk.Write {
 	slices.SortFunc(exts, func(a, b alloc.Extent) int { return cmp.Compare(a.Off, b.Off) })
 	for i := 0; i < len(exts); {
 		j := i + 1
@@ -172,9 +249,10 @@ func (be *fileBackend) addErasures(exts []alloc.Extent) {
 		// Zero [first sector of exts[i], first sector of exts[j-1]]: everything in between
 		// belongs to the retired extents i..j-2.
 		n := exts[j-1].Off - exts[i].Off + 1
-		be.writes = append(be.writes, disk.Write{Bufs: [][]byte{zeros(n * sectorSize)}, Off: int64(exts[i].Off * sectorSize)})
+		ws = append(ws, disk.Write{Bufs: [][]byte{zeros(n * sectorSize)}, Off: int64(exts[i].Off * sectorSize)})
 		i = j
 	}
+	return ws
 }
 
 // zeros returns n zero bytes (a shared buffer for the usual single sector).
@@ -193,8 +271,8 @@ func (be *fileBackend) restore(now, later []alloc.Extent) {
 	be.mu.Unlock()
 }
 
-// addRuns adds the writes of the encoded batch, one per run of adjacent extents.
-func (be *fileBackend) addRuns(exts []alloc.Extent) {
+// addRuns adds the writes of buf, the encoded batch, one per run of adjacent extents.
+func addRuns(ws []disk.Write, buf []byte, exts []alloc.Extent) []disk.Write {
 	pos := uint64(0)
 	for i := 0; i < len(exts); {
 		j := i + 1
@@ -204,14 +282,12 @@ func (be *fileBackend) addRuns(exts []alloc.Extent) {
 			j++
 		}
 		n := (end - exts[i].Off) * sectorSize
-		be.writes = append(be.writes, disk.Write{Bufs: [][]byte{be.buf[pos : pos+n]}, Off: int64(exts[i].Off * sectorSize)})
+		ws = append(ws, disk.Write{Bufs: [][]byte{buf[pos : pos+n]}, Off: int64(exts[i].Off * sectorSize)})
 		pos += n
 		i = j
 	}
+	return ws
 }
-
-// Complete reports the outcome of Submit, which did all the work.
-func (be *fileBackend) Complete(*stages.Batch) error { return nil }
 
 // allocate finds extents for a batch, growing the file when the free space is too small.
 func (fs *fileStore) allocate(sizes []uint64, dst []alloc.Extent, need uint64, crash func(string)) ([]alloc.Extent, error) {
@@ -244,6 +320,11 @@ func (s *Store) onDurable(b *stages.Batch) {
 		e := &b.Entries[i]
 		r, ok := e.Ref.(*record)
 		if !ok {
+			continue
+		}
+		if b.Sectors[i] == notWritten {
+			// A stale retry: a newer version of the key stands for it. Its prev link stays:
+			// the newer version's completion walks through it to the versions on disk.
 			continue
 		}
 		n := sectorsOf(len(e.Key), len(e.Value))
@@ -307,6 +388,35 @@ func (s *Store) newWriter(f *disk.File) (disk.Writer, error) {
 	}
 	return w, nil
 }
+
+// staleRetry reports whether e, an entry retried after its batch failed, has been replaced
+// by a newer version of its key (or the key's tombstone went): the hash index no longer holds
+// e's version. Versions that have not reached disk are never evicted, so the comparison is
+// with the very record e carries.
+func (s *Store) staleRetry(e *stages.Entry) bool {
+	r, ok := e.Ref.(*record)
+	if !ok {
+		return false
+	}
+	cur, _ := s.hash.Load(e.Key)
+	return cur != r
+}
+
+// syncSubmit lets a plain disk.Writer (such as a test's wrapper) serve as an AsyncWriter: its
+// Submit does the whole batch, sync included, and Wait reports the outcome.
+type syncSubmit struct{ disk.Writer }
+
+func (w syncSubmit) Submit(ws []disk.Write) (disk.Pending, error) {
+	if err := w.WriteBatch(ws); err != nil {
+		return nil, err
+	}
+	return done{}, nil
+}
+
+// done is a Pending that is already durable.
+type done struct{}
+
+func (done) Wait() error { return nil }
 
 // readRingEntries is the size of the io_uring that reads values back (one read at a time).
 const readRingEntries = 8
@@ -379,7 +489,11 @@ func (s *Store) openFile() error {
 		if s.hooks.wrapWriter != nil {
 			w = s.hooks.wrapWriter(i, w, f)
 		}
-		s.backends[i] = &fileBackend{fs: fs, w: w, crash: s.crashPoint}
+		aw, ok := w.(disk.AsyncWriter)
+		if !ok {
+			aw = syncSubmit{w}
+		}
+		s.backends[i] = newFileBackend(fs, aw, s.crashPoint, s.staleRetry)
 	}
 	s.log.Info().Str("path", o.Path).Bool("created", created).Int64("keys", s.keys.Value()).
 		Int64("file_bytes", f.Size()).Msg("feox: data file opened")

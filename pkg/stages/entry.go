@@ -39,6 +39,9 @@ type Entry struct {
 	Fresh bool
 	// Ref is the caller's handle on the version, handed back in completed batches.
 	Ref any
+	// Retry marks an entry that went back to its shard after its batch failed: a newer version
+	// of the key may have been written since, and the backend may then skip it.
+	Retry bool
 
 	ctl control
 }

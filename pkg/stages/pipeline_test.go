@@ -473,6 +473,24 @@ func checkRetries(t *testing.T, rec *recorder) {
 		if s, d, f := count(submitted), count(durable), count(failed); s != d+f {
 			t.Errorf("shard %d: %d entries submitted, %d durable, %d failed", i, s, d, f)
 		}
+		// An entry carries Retry exactly when an earlier batch holding it failed.
+		type version struct {
+			key string
+			seq uint64
+		}
+		failedBefore := map[version]bool{}
+		for _, r := range failed {
+			for _, e := range r.Entries {
+				failedBefore[version{e.Key, e.Seq}] = true
+			}
+		}
+		for _, r := range durable {
+			for _, e := range r.Entries {
+				if want := failedBefore[version{e.Key, e.Seq}]; e.Retry != want {
+					t.Errorf("shard %d: %s seq %d durable with Retry = %v, want %v", i, e.Key, e.Seq, e.Retry, want)
+				}
+			}
+		}
 	}
 }
 

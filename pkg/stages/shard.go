@@ -318,11 +318,11 @@ func (sh *shard) fail(b *Batch) error {
 	// proves that nothing of its key is there: clear Fresh. Dropped deletes are retried as
 	// real deletes for the same reason.
 	for _, e := range b.Entries {
-		e.Fresh = false
+		e.Fresh, e.Retry = false, true
 		sh.pending = append(sh.pending, e)
 	}
 	for _, e := range b.Dropped {
-		e.Fresh = false
+		e.Fresh, e.Retry = false, true
 		sh.pending = append(sh.pending, e)
 	}
 	sh.backoff = min(max(2*sh.backoff, retryMin), retryMax)
