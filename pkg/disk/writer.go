@@ -57,7 +57,7 @@ func (p pwriteWriter) Submit(ws []Write) (Pending, error) {
 			return nil, err
 		}
 	}
-	return pwritePending{p.f}, nil
+	return pwritePending(p), nil
 }
 
 type pwritePending struct{ f *File }
