@@ -20,8 +20,11 @@ import (
 	"github.com/google/btree"
 )
 
-// degree is the B-tree degree; 32 keeps nodes a few cache lines wide and the tree shallow.
-const degree = 32
+// degree is the B-tree degree. Among 1M random keys a tree of degree 128 is three levels deep
+// where degree 32 needs four: a random delete took 790-890 ns against 1,020-1,050 ns (a level
+// is a dependent cache miss, and on this kind of machine a miss costs more than searching a
+// wider node), and the store's Delete went from about 4.1x to 3.4x a bare xsync.Map Delete.
+const degree = 128
 
 type item struct {
 	pfx uint64 // first eight key bytes, big-endian, zero-padded
