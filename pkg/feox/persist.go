@@ -133,16 +133,18 @@ func (be *fileBackend) Submit(b *stages.Batch) error {
 	be.retireNow, be.retireLater = nil, nil
 	be.mu.Unlock()
 
-	// A retried entry whose key has a newer version since is not written: the newer version,
+	// A retried value whose key has a newer version since is not written: the newer version,
 	// written after it in this shard's order, replaces it, and the chain walk of the newer
 	// version's completion retires what it would have. Writing it would put a version on disk
 	// that a deletion record, already durable, no longer covers once that record is erased.
+	// A retried deletion is always written: later entries of the key may count on it (a
+	// re-creation after it is fresh, and coalescing may drop it with its own deletion).
 	be.sizes = be.sizes[:0]
 	be.write = be.write[:0]
 	var need uint64
 	for i := range b.Entries {
 		e := &b.Entries[i]
-		if e.Retry && be.stale(e) {
+		if e.Retry && e.Kind == stages.Put && be.stale(e) {
 			continue
 		}
 		n := sectorsOf(len(e.Key), len(e.Value))
@@ -389,7 +391,7 @@ func (s *Store) newWriter(f *disk.File) (disk.Writer, error) {
 	return w, nil
 }
 
-// staleRetry reports whether e, an entry retried after its batch failed, has been replaced
+// staleRetry reports whether e, a value retried after its batch failed, has been replaced
 // by a newer version of its key (or the key's tombstone went): the hash index no longer holds
 // e's version. Versions that have not reached disk are never evicted, so the comparison is
 // with the very record e carries.
