@@ -455,7 +455,10 @@ func fsizeScenario(path, mode string) error {
 	deadline := time.Now().Add(waitBound)
 	for err = st.Flush(); err != nil; err = st.Flush() {
 		if time.Now().After(deadline) {
-			return fmt.Errorf("mode %s: every Flush for %v after making room failed, the last with: %v", mode, waitBound, err)
+			s := st.Stats()
+			return fmt.Errorf("mode %s: every Flush for %v after making room failed, the last with: %v "+
+				"(%d keys left, %d writes accepted, %d durable, %d coalesced, %d failed batches, %d live disk bytes)",
+				mode, waitBound, err, len(m), s.WritesBuffered, s.WritesDurable, s.WritesCoalesced, s.WriteErrors, s.DiskLiveBytes)
 		}
 		time.Sleep(time.Millisecond)
 	}
