@@ -34,8 +34,8 @@ func peakRSS() int64 {
 	return 0
 }
 
-// loadAvg returns the machine's 1, 5 and 15 minute load averages.
-func loadAvg() string {
+// LoadAvg returns the machine's 1, 5 and 15 minute load averages, "" where unknown.
+func LoadAvg() string {
 	b, err := os.ReadFile("/proc/loadavg")
 	if err != nil {
 		return ""

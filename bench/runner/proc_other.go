@@ -9,4 +9,5 @@ func resetPeakRSS() {}
 func peakRSS() int64 { return 0 }
 
 // loadAvg returns "": the load average is not read here.
-func loadAvg() string { return "" }
+// LoadAvg returns "": the load average is read from /proc on Linux only.
+func LoadAvg() string { return "" }

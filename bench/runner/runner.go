@@ -117,11 +117,11 @@ type env struct {
 // ends the job early, with Result.Err set; failed operations of a workload are counted in
 // its point.
 func Run(job Job, log io.Writer) Result {
-	res := Result{Job: job, LoadAvg: [2]string{loadAvg(), ""}}
+	res := Result{Job: job, LoadAvg: [2]string{LoadAvg(), ""}}
 	if err := run(job, log, &res); err != nil {
 		res.Err = err.Error()
 	}
-	res.LoadAvg[1] = loadAvg()
+	res.LoadAvg[1] = LoadAvg()
 	return res
 }
 

@@ -169,7 +169,7 @@ func runAll(c *config, log io.Writer) (*report.Run, error) {
 		Sizes:      c.sizes,
 		Goroutines: c.goroutines,
 		KeyCaps:    c.caps,
-		LoadAvg:    [2]string{loadAvg(), ""},
+		LoadAvg:    [2]string{runner.LoadAvg(), ""},
 	}
 	for _, name := range c.engines {
 		s, _ := engine.Lookup(name)
@@ -192,7 +192,7 @@ func runAll(c *config, log io.Writer) (*report.Run, error) {
 		run.Results = append(run.Results, runChild(self, j, log))
 	}
 	run.Finished = time.Now()
-	run.LoadAvg[1] = loadAvg()
+	run.LoadAvg[1] = runner.LoadAvg()
 	return run, nil
 }
 

@@ -60,18 +60,6 @@ func kernel() string {
 	return "Linux " + strings.TrimSpace(string(b))
 }
 
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return ""
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return ""
-	}
-	return strings.Join(f[:3], " ")
-}
-
 // fsType names the file system holding dir.
 func fsType(dir string) string {
 	var st unix.Statfs_t
