@@ -62,6 +62,9 @@ type config struct {
 	duration    time.Duration
 	ops         int64
 	durationSet bool
+	// rate caps the operations per second of the warmup, the measured phase and the soak,
+	// over all workers (0: no limit).
+	rate int64
 	// warmup is how long the workload runs unmeasured before the measured phase.
 	warmup time.Duration
 	// seed seeds every random stream.
@@ -177,6 +180,10 @@ func (c *config) validate() error {
 		return bad("--duration must not be negative, got %v", c.duration)
 	case c.ops < 0:
 		return bad("--ops must not be negative, got %d", c.ops)
+	case c.rate < 0:
+		return bad("--rate must not be negative (0: no limit), got %d", c.rate)
+	case c.rate > maxRate:
+		return bad("--rate must be at most %d operations per second, got %d", maxRate, c.rate)
 	case c.duration == 0 && c.ops == 0:
 		return bad("--duration must be positive unless --ops is given")
 	case c.warmup < 0:

@@ -98,11 +98,11 @@ func runPoint(ctx context.Context, cfg *config, e *env) (*pointResult, error) {
 			shared := workload.NewShared(uint64(cfg.keys), gen.NewKeys(cfg.keySize).Capacity(), cfg.goroutines)
 			if cfg.warmup > 0 {
 				rn.runPhase(ctx, &phase{name: "warmup", spec: &pr.spec, shared: shared, duration: cfg.warmup,
-					seed: cfg.seed + 1<<32, live: liveLines, period: linePeriod})
+					rate: cfg.rate, seed: cfg.seed + 1<<32, live: liveLines, period: linePeriod})
 			}
 			if ctx.Err() == nil {
 				pr.run = rn.runPhase(ctx, &phase{name: "run", spec: &pr.spec, shared: shared, duration: cfg.duration,
-					ops: cfg.ops, seed: cfg.seed + 2<<32, live: liveLines, period: linePeriod})
+					ops: cfg.ops, rate: cfg.rate, seed: cfg.seed + 2<<32, live: liveLines, period: linePeriod})
 			}
 		}
 	}

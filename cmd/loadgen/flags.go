@@ -106,6 +106,28 @@ func (f countFlag) Set(s string) error {
 
 func (f countFlag) Get() any { return *f.p }
 
+// rateFlag is the --rate flag: a count of operations per second ("20000", "20K"). It
+// accepts a sign so that validate can say a negative rate is out of range rather than "not
+// a number".
+type rateFlag struct{ p *int64 }
+
+func (f rateFlag) String() string { return countFlag(f).String() }
+
+func (f rateFlag) Set(s string) error {
+	t, neg := strings.CutPrefix(strings.TrimSpace(s), "-")
+	v, err := parseScaled(t, 1000)
+	if err != nil {
+		return fmt.Errorf("want operations per second such as 20000, 20_000 or 20K (0: no limit): %w", err)
+	}
+	if neg {
+		v = -v
+	}
+	*f.p = v
+	return nil
+}
+
+func (f rateFlag) Get() any { return *f.p }
+
 // ioFlag is the --io flag.
 type ioFlag struct{ p *feox.IOMode }
 
@@ -232,7 +254,7 @@ func flagGroups() []struct {
 	}{
 		{"Store (feox.Options)", []string{"path", "mem", "file-size", "max-memory", "no-cache", "ttl-sweep-interval", "log-level"}},
 		{"Write pipeline (feox.PipelineOptions)", []string{"shards", "ring-size", "batch-entries", "batch-bytes", "flush-interval", "no-coalesce", "io", "queue-depth", "sqpoll"}},
-		{"Workload", []string{"workload", "read-ratio", "distribution", "zipfian-constant", "scan-length", "keys", "key-size", "value-size", "goroutines", "duration", "ops", "warmup", "seed", "flush-every"}},
+		{"Workload", []string{"workload", "read-ratio", "distribution", "zipfian-constant", "scan-length", "keys", "key-size", "value-size", "goroutines", "duration", "ops", "rate", "warmup", "seed", "flush-every"}},
 		{"Output", []string{"quiet", "json", "csv"}},
 		{"Sweeps", []string{"sweep", "chart"}},
 		{"Soak test", []string{"soak", "soak-reopen", "soak-sample"}},
@@ -284,6 +306,7 @@ func (c *config) flagSet() *flag.FlagSet {
 	fs.IntVar(&c.goroutines, "goroutines", c.goroutines, "concurrent workers (default GOMAXPROCS)")
 	fs.Var(durationFlag{&c.duration}, "duration", "length of the measured phase (default 8s, or no limit with --ops)")
 	fs.Var(countFlag{&c.ops}, "ops", "operations of the measured phase, over all workers (0: no limit)")
+	fs.Var(rateFlag{&c.rate}, "rate", "at most this many operations per second over all workers, in the warmup, the measured phase and a soak (0: no limit)")
 	fs.Var(durationFlag{&c.warmup}, "warmup", "unmeasured run of the workload before the measured phase")
 	fs.Uint64Var(&c.seed, "seed", c.seed, "seed of every random stream")
 	fs.Var(countFlag{&c.flushEvery}, "flush-every", "each worker calls Flush after every N writes, timed as op flush (0: never)")
@@ -352,7 +375,7 @@ warmup. Sizes take K, M, G suffixes (powers of 1024), counts K and M (powers of
 `)
 	args := map[string]string{"path": "FILE", "log-level": "LEVEL", "io": "MODE", "workload": "NAME",
 		"read-ratio": "RATIO", "distribution": "NAME", "zipfian-constant": "THETA", "key-size": "BYTES",
-		"value-size": "SIZE|MIN-MAX", "seed": "N", "ring-size": "N", "batch-entries": "N", "queue-depth": "N", "sweep": "FLAG=V1,V2,...", "chart": "FILE"}
+		"value-size": "SIZE|MIN-MAX", "seed": "N", "rate": "OPS", "ring-size": "N", "batch-entries": "N", "queue-depth": "N", "sweep": "FLAG=V1,V2,...", "chart": "FILE"}
 	for _, g := range flagGroups() {
 		fmt.Fprintf(w, "\n%s:\n", g.title)
 		for _, name := range g.names {

@@ -180,6 +180,29 @@ func TestRun_OpsLimitCSV(t *testing.T) {
 	}
 }
 
+// TestRun_Rate ensures --rate caps the measured phase of a normal run, and that the report
+// states the cap.
+func TestRun_Rate(t *testing.T) {
+	code, out, errOut := runCmd(t, context.Background(), "--mem", "--duration=300ms", "--warmup=100ms", "--keys=1000",
+		"--goroutines=3", "--rate=2K", "--json")
+	if code != 0 {
+		t.Fatalf("exit status %d; stderr:\n%s", code, errOut)
+	}
+	var r jsonReport
+	decodeOne(t, out, &r)
+	// No operation starts before its slot: at most one at the start and one per 1/rate after.
+	if n, limit := r.Ops["total"].Ops, int64(2000*r.Seconds)+1; n < 1 || n > limit || r.Config["rate"] != 2000.0 {
+		t.Errorf("--rate=2K: %d operations in %.3fs, want 1 to %d; config rate %v", n, r.Seconds, limit, r.Config["rate"])
+	}
+	code, out, errOut = runCmd(t, context.Background(), "--mem", "--ops=10", "--warmup=0s", "--keys=1000", "--rate=1M")
+	if code != 0 {
+		t.Fatalf("exit status %d; stderr:\n%s", code, errOut)
+	}
+	if f := lineFields(t, out, "keys"); !strings.Contains(strings.Join(f, " "), "goroutines, at most 1.00M ops/s, seed") {
+		t.Errorf("the report does not state the rate: %q", f)
+	}
+}
+
 // TestRun_EveryWorkload runs each workload briefly and checks it runs without errors and
 // issues the operation kinds of its mix.
 func TestRun_EveryWorkload(t *testing.T) {
@@ -283,12 +306,14 @@ func TestRun_SweepJSON(t *testing.T) {
 func TestRun_Soak(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "data.feox")
 	code, out, errOut := runCmd(t, context.Background(), "--path", path, "--file-size=2M", "--soak=2s",
-		"--soak-reopen=600ms", "--soak-sample=200ms", "--keys=2000", "--goroutines=2", "--json")
+		"--soak-reopen=600ms", "--soak-sample=200ms", "--keys=2000", "--goroutines=2", "--rate=20K", "--json")
 	if code != 0 {
 		t.Fatalf("exit status %d; stderr:\n%s", code, errOut)
 	}
 	var r struct {
+		Config      map[string]any    `json:"config"`
 		Workload    string            `json:"workload"`
+		Seconds     float64           `json:"seconds"`
 		OpenSeconds []float64         `json:"open_seconds"`
 		Samples     []soakSample      `json:"samples"`
 		Flat        []soakMetric      `json:"flat"`
@@ -311,13 +336,19 @@ func TestRun_Soak(t *testing.T) {
 	if r.Ops["delete"].Ops == 0 || r.Ops["insert"].Ops == 0 {
 		t.Errorf("churn without inserts or deletes: %v", r.Ops)
 	}
+	// --rate holds in every segment: each starts its schedule afresh, so the soak runs at
+	// most rate x its time under load, plus one operation per segment.
+	if n, limit := r.Ops["total"].Ops, int64(20_000*r.Seconds)+int64(len(r.OpenSeconds))+1; n > limit || r.Config["rate"] != 20_000.0 {
+		t.Errorf("--rate=20K: %d operations in %.3fs over %d segments, want at most %d; config rate %v",
+			n, r.Seconds, len(r.OpenSeconds)+1, limit, r.Config["rate"])
+	}
 
 	// The text form of a memory-only soak: a reopen reloads the keys.
-	code, out, errOut = runCmd(t, context.Background(), "--mem", "--soak=1s", "--soak-reopen=400ms", "--soak-sample=200ms", "--keys=1000")
+	code, out, errOut = runCmd(t, context.Background(), "--mem", "--soak=1s", "--soak-reopen=400ms", "--soak-sample=200ms", "--keys=1000", "--rate=50K")
 	if code != 0 {
 		t.Fatalf("exit status %d; stderr:\n%s", code, errOut)
 	}
-	for _, want := range []string{"stayed flat?", "heap in use", "goroutines", "n/a (memory-only)", "reopens"} {
+	for _, want := range []string{"stayed flat?", "heap in use", "goroutines", "n/a (memory-only)", "reopens", "at most 50.0K ops/s"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("soak report lacks %q:\n%s", want, out)
 		}

@@ -145,13 +145,21 @@ func addPhaseRows(t *table, r *phaseResult) {
 	}
 }
 
+// rateNote returns ", at most 20K ops/s" for a --rate, "" without one.
+func rateNote(rate int64) string {
+	if rate == 0 {
+		return ""
+	}
+	return ", at most " + fmtRate(float64(rate)) + " ops/s"
+}
+
 // writeText prints the human-readable report of one experiment.
 func writeText(w io.Writer, pr *pointResult) error {
 	c := pr.cfg
 	ew := &errWriter{w: w}
 	ew.printf("workload  %s: %s\n", pr.spec.Name, pr.spec.Describe())
-	ew.printf("keys      %d keys of %d B, values of %s B, %d goroutines, seed %d\n",
-		c.keys, c.keySize, c.value, c.goroutines, c.seed)
+	ew.printf("keys      %d keys of %d B, values of %s B, %d goroutines%s, seed %d\n",
+		c.keys, c.keySize, c.value, c.goroutines, rateNote(c.rate), c.seed)
 	ew.printf("store     %s\n          %s\n", pr.where, c.describeStore())
 	if ld := pr.load; ld != nil {
 		ew.printf("load      %d keys in %s (%s keys/s), then Flush in %s\n", ld.total().lat.Count(),

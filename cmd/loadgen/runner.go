@@ -97,6 +97,8 @@ type phase struct {
 	// the phase ends when the workload runs out of keys.
 	duration time.Duration
 	ops      int64
+	// rate caps the operations per second of all workers together (0: no limit).
+	rate int64
 	// seed seeds the phase's random streams.
 	seed uint64
 	// live selects the progress display, total is the bar's goal and period the time
@@ -173,6 +175,12 @@ type control struct {
 	// and the runner writes them rarely.
 	stop atomic.Bool
 	tick atomic.Uint64
+	// stopped is closed with stop set, to wake workers that wait for their pacer.
+	stopped chan struct{}
+	// pacer spaces the operations when the phase has a rate (nil: no limit); origin is
+	// the time its slots count from.
+	pacer  *pacer
+	origin time.Time
 	// budget is the number of operations not yet handed out when the phase has an
 	// operation limit (limited).
 	budget  atomic.Int64
@@ -196,6 +204,33 @@ func (c *control) claim() int64 {
 	return max(0, budgetChunk+left)
 }
 
+// halt tells the workers to stop; only the runner calls it.
+func (c *control) halt() {
+	if !c.stop.Swap(true) {
+		close(c.stopped)
+	}
+}
+
+// pace waits for the start of the next slot of c's pacer. It returns false when the phase
+// is stopped meanwhile. timer is the worker's own, made on the first wait.
+func (c *control) pace(timer **time.Timer) bool {
+	_, wait := c.pacer.reserve(int64(time.Since(c.origin)))
+	if wait <= 0 {
+		return true
+	}
+	if *timer == nil {
+		*timer = time.NewTimer(wait)
+	} else {
+		(*timer).Reset(wait) // since Go 1.23 a Reset timer never delivers a stale expiry
+	}
+	select {
+	case <-(*timer).C:
+		return true
+	case <-c.stopped:
+		return false
+	}
+}
+
 // publish hands cur over to the collector and returns an empty interval to record into.
 func (c *control) publish(cur *interval, tick uint64) *interval {
 	cur.tick = tick
@@ -212,7 +247,7 @@ func (c *control) publish(cur *interval, tick uint64) *interval {
 // end of ctx, and returns the merged measurements.
 func (rn *runner) runPhase(ctx context.Context, ph *phase) *phaseResult {
 	n := rn.cfg.goroutines
-	c := &control{out: make(chan *interval, 2*n+1), free: make([]chan *interval, n)}
+	c := &control{out: make(chan *interval, 2*n+1), free: make([]chan *interval, n), stopped: make(chan struct{})}
 	for w := range c.free {
 		c.free[w] = make(chan *interval, 1)
 	}
@@ -224,6 +259,9 @@ func (rn *runner) runPhase(ctx context.Context, ph *phase) *phaseResult {
 	cpu0, _ := readCPU()
 	start := time.Now()
 	col := newCollector(ph, c, res, rn.progress, start)
+	if ph.rate > 0 {
+		c.pacer, c.origin = newPacer(ph.rate, pacerSlack), start
+	}
 
 	var wg sync.WaitGroup
 	for w := range n {
@@ -263,10 +301,10 @@ func (rn *runner) runPhase(ctx context.Context, ph *phase) *phaseResult {
 			col.report(time.Now())
 			lineDue = nil
 		case <-deadline:
-			c.stop.Store(true)
+			c.halt()
 			deadline = nil
 		case <-ctxDone:
-			c.stop.Store(true)
+			c.halt()
 			res.interrupted = true
 			ctxDone = nil
 		case <-done:
@@ -290,7 +328,9 @@ func (rn *runner) runPhase(ctx context.Context, ph *phase) *phaseResult {
 }
 
 // worker runs operations of ph until told to stop, out of budget or out of keys, timing
-// each one. Apart from what the store does, the loop does not allocate.
+// each one, and waiting for its pacer's slot first when the phase has a rate (the wait is
+// not part of the latency). Apart from what the store does and the first wait's timer, the
+// loop does not allocate.
 func (rn *runner) worker(w int, ph *phase, c *control) {
 	g := ph.shared.NewGen(ph.spec, w, ph.seed, rn.cfg.zipfConst)
 	vals := newValues(rn.cfg.value, ph.seed, w)
@@ -299,6 +339,12 @@ func (rn *runner) worker(w int, ph *phase, c *control) {
 	cur := &interval{worker: w}
 	seen := c.tick.Load()
 	var allowance, writes int64
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
 	for !c.stop.Load() {
 		if t := c.tick.Load(); t != seen {
 			seen = t
@@ -308,6 +354,9 @@ func (rn *runner) worker(w int, ph *phase, c *control) {
 			if allowance = c.claim(); allowance == 0 {
 				break
 			}
+		}
+		if c.pacer != nil && !c.pace(&timer) {
+			break
 		}
 		op, ok := g.Next()
 		if !ok {

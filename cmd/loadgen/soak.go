@@ -198,7 +198,7 @@ func soak(ctx context.Context, cfg *config, e *env) (*soakResult, int) {
 
 	sp := &soakSampler{h: h, start: time.Now()}
 	res.samples = append(res.samples, sp.take())
-	e.note("soak    %s of %s, reopen every %s, a sample every %s", cfg.soak, res.spec.Name, cfg.soakReopen, cfg.soakSample)
+	e.note("soak    %s of %s%s, reopen every %s, a sample every %s", cfg.soak, res.spec.Name, rateNote(cfg.rate), cfg.soakReopen, cfg.soakSample)
 	stopSampling := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -228,7 +228,7 @@ func soak(ctx context.Context, cfg *config, e *env) (*soakResult, int) {
 		if cfg.soakReopen > 0 {
 			d = min(d, cfg.soakReopen)
 		}
-		r := rn.runPhase(ctx, &phase{name: "soak", spec: &res.spec, shared: shared, duration: d,
+		r := rn.runPhase(ctx, &phase{name: "soak", spec: &res.spec, shared: shared, duration: d, rate: cfg.rate,
 			seed: cfg.seed + seg<<32, live: liveNone, period: min(linePeriod, cfg.soakSample/4), opsDone: &sp.opsDone})
 		res.ops.merge(r)
 		if r.exhausted || r.interrupted || cfg.soakReopen == 0 || time.Since(sp.start) >= cfg.soak {
@@ -272,8 +272,8 @@ func writeSoakText(w io.Writer, res *soakResult) error {
 	ew := &errWriter{w: w}
 	ew.printf("soak      %s (%s running the workload), %s: %s\n", fmtDuration(res.wall), fmtDuration(res.ops.elapsed),
 		res.spec.Name, res.spec.Describe())
-	ew.printf("keys      %d keys of %d B, values of %s B, %d goroutines, seed %d\n",
-		c.keys, c.keySize, c.value, c.goroutines, c.seed)
+	ew.printf("keys      %d keys of %d B, values of %s B, %d goroutines%s, seed %d\n",
+		c.keys, c.keySize, c.value, c.goroutines, rateNote(c.rate), c.seed)
 	ew.printf("store     %s\n          %s\n", res.where, c.describeStore())
 	reopens := fmt.Sprintf("%d reopens", len(res.opens))
 	if len(res.opens) > 0 {
