@@ -3,6 +3,7 @@ package feox
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -56,9 +57,18 @@ func (s *Store) getStub(key []byte, r *record, t0 time.Time) ([]byte, error) {
 // slice passed to fn is valid only until fn returns and must not be modified. fn may call
 // read methods of the store; writers are not blocked while it runs. View returns ErrNotFound,
 // without calling fn, when the key is absent or expired.
+//
+// A nil fn is an error, not a panic: View then returns an error wrapping ErrInvalidValue,
+// whether or not the key is present, and reads nothing (the call is not counted in
+// Stats.Gets). ErrClosed and ErrInvalidKey take precedence over it.
 func (s *Store) View(key []byte, fn func(value []byte) error) error {
 	if err := s.check(key); err != nil {
 		return err
+	}
+	if fn == nil {
+		// No sentinel names an invalid argument other than a key or a value; ErrInvalidValue,
+		// the error of a call's invalid argument, is the closest.
+		return fmt.Errorf("%w: View needs a non-nil fn", ErrInvalidValue)
 	}
 	t0 := sampleStart()
 	s.stats.gets.Inc()
