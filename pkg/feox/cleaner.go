@@ -36,8 +36,8 @@ const (
 	cleanReserveDiv = 4
 	cleanReserveMin = 4
 	// cleanMinGarbage is the garbage (sectors) a segment must hold to be worth moving its live
-	// records for; below it the file grows instead.
-	cleanMinGarbage = segSectors / 4
+	// records for (half: each sector moved frees at least one); below it the file grows instead.
+	cleanMinGarbage = segSectors / 2
 	// cleanVictims is the most segments whose live records one round moves.
 	cleanVictims = 8
 	// eraseMax bounds the segments erased in one round.
@@ -149,6 +149,7 @@ func (s *Store) clean(victims []uint32) (err error) {
 		}
 	}()
 	moved := 0
+	var heads []header
 	for _, v := range victims {
 		fs.mu.Lock()
 		used, live := fs.segs[v].used, fs.segs[v].live
@@ -161,26 +162,50 @@ func (s *Store) clean(victims []uint32) (err error) {
 			return err
 		}
 		fs.cleanRead.Add(int64(len(buf)))
-		err := eachRecord(buf, segStart(v), fs.salt, func(sec uint64, h *format.RecordHeader, key, value []byte) error {
-			loc := packLoc(sec, uint64(h.Size/sectorSize))
-			pl := s.stays(key, loc)
-			if pl == nil {
-				return nil
+		// Liveness needs only the headers and keys; only a record that moves is verified in
+		// full (the checksum of a garbage record is not worth computing).
+		heads := heads[:0]
+		for pos := 0; pos+format.RecordHeaderSize <= len(buf); {
+			sec := segStart(v) + uint64(pos/sectorSize)
+			h, err := format.DecodeRecordHeader(buf[pos:], sec, fs.salt)
+			if err != nil || h.Size > len(buf)-pos || format.RecordHeaderSize+h.KeyLen > h.Size {
+				pos += sectorSize
+				continue
 			}
-			e := stages.Entry{Key: string(key), TS: h.TS, Seq: h.Seq, Expiry: h.Expiry,
-				Kind: stages.Put, Value: value, Ref: &move{pl: pl, from: loc}}
-			if h.Kind == format.KindDelete {
+			heads = append(heads, header{pos: pos, h: h})
+			pos += h.Size
+		}
+		fs.mu.Lock()
+		for i := range heads {
+			hd := &heads[i]
+			key := buf[hd.pos+format.RecordHeaderSize : hd.pos+format.RecordHeaderSize+hd.h.KeyLen]
+			hd.pl = s.stays(key, packLoc(segStart(v)+uint64(hd.pos/sectorSize), uint64(hd.h.Size/sectorSize)))
+		}
+		fs.mu.Unlock()
+		for i := range heads {
+			hd := &heads[i]
+			if hd.pl == nil {
+				continue
+			}
+			sec := segStart(v) + uint64(hd.pos/sectorSize)
+			key, value, err := format.VerifyRecord(buf[hd.pos:hd.pos+hd.h.Size], hd.h, sec, fs.salt)
+			if err != nil {
+				// The newest version's own record is damaged: it stays where it is (the
+				// segment is not erased), and reads of it report ErrCorrupted.
+				s.log.Error().Err(err).Uint64("offset", sec*sectorSize).Msg("feox: the cleaner met a damaged live record")
+				continue
+			}
+			e := stages.Entry{Key: string(key), TS: hd.h.TS, Seq: hd.h.Seq, Expiry: hd.h.Expiry,
+				Kind: stages.Put, Value: value, Ref: &move{pl: hd.pl, from: packLoc(sec, uint64(hd.h.Size/sectorSize))}}
+			if hd.h.Kind == format.KindDelete {
 				e.Kind, e.Value = stages.Delete, nil
 			}
 			if err := s.pipe.Enqueue(s.shardOf(e.Key), e); err != nil {
 				return err
 			}
 			moved++
-			return nil
-		})
-		if err != nil {
-			return err
 		}
+		clear(heads)
 	}
 	if moved > 0 {
 		if err := s.pipe.Flush(); err != nil {
@@ -217,11 +242,9 @@ func (s *Store) clean(victims []uint32) (err error) {
 // stays reports the place of the record of key at loc if the record must stay on disk: it is the
 // key's newest version, or the key's deletion record (or expired version) and older copies of
 // the key may still lie in segments not yet erased. A deletion record found to have no such
-// copies left is released here.
+// copies left is released here. Called with fs.mu held.
 func (s *Store) stays(key []byte, loc uint64) *place {
 	fs := s.fs
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
 	if t := fs.tombs[string(key)]; t != nil {
 		if pl := t.pl.Load(); pl != nil && pl.counted && pl.loc.Load() == loc {
 			if pl.ghosts = fs.prune(pl.ghosts); pl.ghosts == nil {
@@ -240,32 +263,17 @@ func (s *Store) stays(key []byte, loc uint64) *place {
 	return nil
 }
 
+// header is a record header the cleaner met in a victim, at pos in the victim's buffer, and
+// the place of the version it moves (nil if the record is garbage).
+type header struct {
+	pos int
+	h   format.RecordHeader
+	pl  *place
+}
+
 // shardOf returns the pipeline shard of key.
 func (s *Store) shardOf(key string) int {
 	return s.pipe.ShardOf(maphash.String(s.seed, key) / clockShards)
-}
-
-// eachRecord calls fn for every valid record in buf, which holds the file from sector first on.
-// Sectors that do not start a valid record are skipped.
-func eachRecord(buf []byte, first, salt uint64, fn func(sec uint64, h *format.RecordHeader, key, value []byte) error) error {
-	for pos := 0; pos+format.RecordHeaderSize <= len(buf); {
-		sec := first + uint64(pos/sectorSize)
-		h, err := format.DecodeRecordHeader(buf[pos:], sec, salt)
-		if err != nil || h.Size > len(buf)-pos {
-			pos += sectorSize
-			continue
-		}
-		key, value, err := format.VerifyRecord(buf[pos:pos+h.Size], h, sec, salt)
-		if err != nil {
-			pos += sectorSize
-			continue
-		}
-		if err := fn(sec, &h, key, value); err != nil {
-			return err
-		}
-		pos += h.Size
-	}
-	return nil
 }
 
 // erase erases the segments (each with its group) and makes the erasure durable. It punches

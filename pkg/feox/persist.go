@@ -74,6 +74,9 @@ type fileBackend struct {
 	// settled lists the segments of the batch Complete last reported durable, for onDurable to
 	// release once it has counted the batch's records (complete goroutine only).
 	settled []uint32
+	// prevs and pls are warm's scratch (complete goroutine only).
+	prevs []*record
+	pls   []*place
 }
 
 // storeFull makes a write or sync error that means the filesystem is out of space match
@@ -95,6 +98,7 @@ const flightsPerShard = 2
 // segments they are in, and the sectors it zeroes, kept until Complete settles it.
 type flight struct {
 	buf     []byte
+	places  []*place // the place of each record written, for the ghosts of a failed batch
 	writes  []disk.Write
 	exts    []alloc.Extent
 	segs    []uint32
@@ -166,6 +170,17 @@ func (be *fileBackend) Submit(b *stages.Batch) error {
 			Value: e.Value, TS: e.TS, Seq: e.Seq, Expiry: e.Expiry, Batch: batchNo},
 			exts[j].Off, fs.salt)
 	}
+	f.places = f.places[:0]
+	for _, i := range be.write {
+		switch ref := b.Entries[i].Ref.(type) {
+		case *record:
+			f.places = append(f.places, ref.placeOf())
+		case *move:
+			f.places = append(f.places, ref.pl)
+		default:
+			f.places = append(f.places, nil)
+		}
+	}
 	f.writes = addRuns(f.writes[:0], f.buf, exts)
 	f.writes = addZaps(f.writes, f.zap)
 	if f.pending, err = be.w.Submit(f.writes); err != nil {
@@ -190,8 +205,14 @@ func (be *fileBackend) Submit(b *stages.Batch) error {
 func (be *fileBackend) failed(f *flight) {
 	fs := be.fs
 	fs.mu.Lock()
-	for _, x := range f.exts {
+	for j, x := range f.exts {
 		fs.segs[segOf(x.Off)].inflight++
+		// The copy may be whole: until the zap is durable it is an older copy of its key like
+		// any other, and a later version or deletion of the key inherits it as a ghost (a
+		// deletion in the shard's next batch, already submitted, can be durable before the zap).
+		if pl := f.places[j]; pl != nil {
+			pl.ghosts = fs.addGhost(pl.ghosts, x.Off)
+		}
 	}
 	fs.settle(f.segs)
 	fs.mu.Unlock()
@@ -234,6 +255,8 @@ func (be *fileBackend) Complete(*stages.Batch) error {
 func (be *fileBackend) land(f *flight) {
 	clear(f.writes)
 	f.writes = f.writes[:0]
+	clear(f.places)
+	f.places = f.places[:0]
 	f.zap, f.pending = nil, nil
 	be.free <- f
 }
@@ -287,6 +310,7 @@ func (s *Store) onDurable(b *stages.Batch) {
 	fs := s.fs
 	be := s.backends[b.Shard]
 	var victims []*record
+	be.warm(b)
 	fs.mu.Lock()
 	for i := range b.Entries {
 		e := &b.Entries[i]
@@ -321,6 +345,31 @@ func (s *Store) onDurable(b *stages.Batch) {
 	s.crashPoint("durable")
 }
 
+// warm loads, level by level, the versions the batch's entries replace and their places, which
+// settleVersion reads next. The versions were written long ago and their cache lines are cold;
+// loads of one level do not depend on each other, so the processor overlaps their misses,
+// which settleVersion, with its dependent work between them, would take one at a time.
+func (be *fileBackend) warm(b *stages.Batch) {
+	prevs := be.prevs[:0]
+	for i := range b.Entries {
+		if r, ok := b.Entries[i].Ref.(*record); ok && r.prev != nil {
+			prevs = append(prevs, r.prev)
+		}
+	}
+	pls := be.pls[:0]
+	for _, p := range prevs {
+		if pl := p.pl.Load(); pl != nil {
+			pls = append(pls, pl)
+		}
+	}
+	for _, pl := range pls {
+		pl.loc.Load()
+	}
+	clear(prevs)
+	clear(pls)
+	be.prevs, be.pls = prevs[:0], pls[:0]
+}
+
 // settleVersion records that r, a version of key, is durable at loc, and releases the versions
 // it replaces. It reports whether r is the key's live value (for the cache). Called with fs.mu
 // held, by the key's shard's complete stage.
@@ -331,7 +380,8 @@ func (s *Store) settleVersion(key string, r *record, loc uint64) bool {
 	// The newest older version on disk: release it. Versions in between that never reached disk
 	// are marked, so that a retried deletion written later is garbage at once.
 	for p := r.prev; p != nil; p = p.prev {
-		if pp := p.pl.Load(); pp != nil && pp.loc.Load() != 0 {
+		pp := p.pl.Load()
+		if pp != nil && pp.loc.Load() != 0 {
 			if !p.dead {
 				s.cache.Remove(p.ch.Load())
 			}
@@ -339,6 +389,10 @@ func (s *Store) settleVersion(key string, r *record, loc uint64) bool {
 			break
 		}
 		p.superseded.Store(true)
+		if pp != nil && pp.ghosts != nil {
+			// Copies a failed batch may have left of a version that never became durable.
+			pl.ghosts = fs.mergeGhosts(pl.ghosts, pp.ghosts)
+		}
 	}
 	r.prev = nil
 	// A deletion record kept for its ghosts, which the key's hash entry no longer links to.
