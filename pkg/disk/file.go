@@ -190,7 +190,26 @@ func (f *File) WriteAt(bufs [][]byte, off int64) error {
 // Sync makes every completed write durable (fdatasync where available).
 func (f *File) Sync() error {
 	if err := datasync(f.f); err != nil {
-		return fmt.Errorf("disk: sync %q: %w", f.path, err)
+		return fmt.Errorf("disk: sync %q: %w", f.path, errFull(err))
+	}
+	return nil
+}
+
+// Punch erases [off, off+n): the range reads as zeros afterwards and no longer takes space on
+// disk; the file keeps its size. The erasure becomes durable with the next SyncAll. Where the
+// filesystem cannot deallocate a range, Punch returns an error wrapping errors.ErrUnsupported.
+func (f *File) Punch(off, n int64) error {
+	if err := punch(f.f, off, n); err != nil {
+		return fmt.Errorf("disk: erase %d bytes at %d in %q: %w", n, off, f.path, err)
+	}
+	return nil
+}
+
+// SyncAll makes every completed write and every change of the file's layout (Punch, Grow)
+// durable (fsync).
+func (f *File) SyncAll() error {
+	if err := f.f.Sync(); err != nil {
+		return fmt.Errorf("disk: sync %q: %w", f.path, errFull(err))
 	}
 	return nil
 }

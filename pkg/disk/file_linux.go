@@ -118,3 +118,21 @@ func writev(f *os.File, bufs [][]byte, off int64) error {
 func isNoSpace(err error) bool {
 	return errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT) || errors.Is(err, unix.EFBIG)
 }
+
+// punch deallocates [off, off+n): the range reads as zeros afterwards and the file keeps its
+// size. It returns an error wrapping errors.ErrUnsupported where the filesystem cannot.
+func punch(f *os.File, off, n int64) error {
+	for {
+		err := unix.Fallocate(int(f.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, off, n)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, unix.EINTR):
+			continue
+		case errors.Is(err, unix.EOPNOTSUPP), errors.Is(err, unix.ENOSYS):
+			return errors.Join(errors.ErrUnsupported, err)
+		default:
+			return err
+		}
+	}
+}

@@ -31,3 +31,6 @@ func writev(f *os.File, bufs [][]byte, off int64) error {
 }
 
 func isNoSpace(err error) bool { return errors.Is(err, syscall.ENOSPC) }
+
+// punch is not available here: callers zero what they must instead.
+func punch(*os.File, int64, int64) error { return errors.ErrUnsupported }

@@ -50,21 +50,26 @@ func (p pwriteWriter) WriteBatch(ws []Write) error {
 	return p.f.Sync()
 }
 
-// Submit writes ws with pwrite at once; the returned Pending's Wait runs the data sync.
+// Submit writes ws with pwrite at once and starts the data sync on its own goroutine, so that
+// the sync overlaps whatever the caller does until it waits (the next batch's writes, the
+// previous batch's bookkeeping); the returned Pending's Wait reports the sync's outcome.
 func (p pwriteWriter) Submit(ws []Write) (Pending, error) {
 	for _, w := range ws {
 		if err := p.f.WriteAt(w.Bufs, w.Off); err != nil {
 			return nil, err
 		}
 	}
-	return pwritePending(p), nil
+	done := make(chan error, 1)
+	go func() { done <- p.f.Sync() }()
+	return pwritePending(done), nil
 }
 
-type pwritePending struct{ f *File }
+// pwritePending is the outcome of a sync running since Submit.
+type pwritePending chan error
 
-// Wait syncs the file: every write completed before it, this batch's included, is durable
-// when it returns.
-func (p pwritePending) Wait() error { return p.f.Sync() }
+// Wait returns when the sync started by Submit has returned: every write completed before
+// Submit returned, this batch's included, is then durable.
+func (p pwritePending) Wait() error { return <-p }
 
 func (pwriteWriter) Close() error { return nil }
 

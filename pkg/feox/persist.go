@@ -1,7 +1,6 @@
 package feox
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -19,21 +18,30 @@ import (
 	"github.com/feoxdb/feox-go/pkg/uring"
 )
 
-// fileStore is the persistent side of a Store: the data file and its free space, shared by the
-// shards' backends.
+// fileStore is the persistent side of a Store: the data file, its segments and free space,
+// shared by the shards' backends and the cleaner.
 type fileStore struct {
 	file *disk.File
 	salt uint64
 	log  zerolog.Logger
 
-	mu    sync.Mutex // guards space
-	space *alloc.Allocator
+	// mu guards the segment table, the free list, the head, tombs, and the counted and ghosts
+	// fields of every place.
+	mu    sync.Mutex
+	segs  []segment
+	free  *alloc.Allocator // free segments (the allocator's units are segments)
+	head  int64            // the open segment, -1 for none
+	taken []uint32         // scratch of allocate: the segments it took from the free list
+	cands []candidate      // scratch of pickVictims
+	tombs map[string]*record
+	kick  chan struct{} // wakes the cleaner
 
 	// reader reads values that left memory back: pread, or io_uring with IOUring.
 	reader disk.Reader
 
-	batch                                        atomic.Uint64 // store-wide batch numbers
-	written, syncs, live, corrupt, retired, read atomic.Int64
+	batch                               atomic.Uint64 // store-wide batch numbers
+	written, syncs, live, corrupt, read atomic.Int64
+	released, moves, cleaned, cleanRead atomic.Int64
 }
 
 const sectorSize = format.SectorSize
@@ -44,18 +52,17 @@ func sectorsOf(keyLen, valueLen int) uint64 {
 }
 
 // fileBackend writes one shard's batches through its disk.Writer (io_uring or pwrite), one
-// data sync per batch. Its retirement lists hold
-// extents of versions that were replaced or deleted: retireNow are zeroed by the shard's next
-// batch and become free space after its sync; retireLater (deletion records) move to
-// retireNow only after that, so a deletion record is erased strictly after the versions it
-// deleted.
+// data sync per batch, appending each batch's records to the log's head (segments.go).
 type fileBackend struct {
 	fs    *fileStore
 	w     disk.AsyncWriter   // this shard's I/O: io_uring or pwrite
 	crash func(point string) // the store's crash hook (tests)
 
-	mu                     sync.Mutex // guards the retirement lists
-	retireNow, retireLater []alloc.Extent
+	mu sync.Mutex // guards zap
+	// zap holds the first sectors of records that a failed batch may have left behind, whole
+	// or torn: the shard's next batch zeroes them. Their segments stay in flight meanwhile, so
+	// the cleaner cannot erase and reuse them first.
+	zap []uint64
 
 	sizes []uint64 // scratch, used by Submit only: the sizes of the records written
 	write []int    // and the indexes of their entries
@@ -64,6 +71,12 @@ type fileBackend struct {
 	// free holds the flights no batch uses; queue carries the submitted ones, in order, from
 	// Submit to Complete. Two flights let one batch be written while the previous one syncs.
 	free, queue chan *flight
+	// settled lists the segments of the batch Complete last reported durable, for onDurable to
+	// release once it has counted the batch's records (complete goroutine only).
+	settled []uint32
+	// prevs and pls are warm's scratch (complete goroutine only).
+	prevs []*record
+	pls   []*place
 }
 
 // storeFull makes a write or sync error that means the filesystem is out of space match
@@ -75,20 +88,22 @@ func storeFull(err error) error {
 	return err
 }
 
-// notWritten is the sector reported for an entry the backend skipped (a stale retry).
+// notWritten is the sector reported for an entry the backend skipped (a stale retry or move).
 const notWritten = ^uint64(0)
 
 // flightsPerShard is how many batches of one shard can be between Submit and Complete.
 const flightsPerShard = 2
 
 // flight is a batch on its way to disk: its encoded records, its writes, its extents and the
-// retirement work it carries, kept until Complete settles it.
+// segments they are in, and the sectors it zeroes, kept until Complete settles it.
 type flight struct {
-	buf        []byte
-	writes     []disk.Write
-	exts       []alloc.Extent
-	now, later []alloc.Extent
-	pending    disk.Pending
+	buf     []byte
+	places  []*place // the place of each record written, for the ghosts of a failed batch
+	writes  []disk.Write
+	exts    []alloc.Extent
+	segs    []uint32
+	zap     []uint64
+	pending disk.Pending
 }
 
 // newFileBackend returns the backend of one shard writing through w.
@@ -103,66 +118,44 @@ func newFileBackend(fs *fileStore, w disk.AsyncWriter, crash func(string), stale
 
 var zeroSector = make([]byte, sectorSize)
 
-// retire queues extents for erasure; later marks deletion records.
-func (be *fileBackend) retire(e alloc.Extent, later bool) {
-	be.mu.Lock()
-	if later {
-		be.retireLater = append(be.retireLater, e)
-	} else {
-		be.retireNow = append(be.retireNow, e)
-	}
-	be.mu.Unlock()
-}
+// skip reports whether the backend leaves e unwritten: a move of a version that is no longer
+// where the cleaner found it, or no longer counts; or a retried value whose key has a newer
+// version since. Such a value is not written: the newer version, written after it in this
+// shard's order, replaces it, and its completion releases what the value would have replaced.
+// A retried deletion is always written: later entries of the key may count on it.
+func (be *fileBackend) skip(e *stages.Entry) bool { return be.stale(e) }
 
-// retireRecord queues the extent of r, a durable version, for retirement, once.
-func (be *fileBackend) retireRecord(r *record, later bool) {
-	sector, n, ok := unpackLoc(r.loc.Load())
-	if ok && r.retired.CompareAndSwap(false, true) {
-		be.retire(alloc.Extent{Off: sector, Len: n}, later)
-	}
-}
-
-// Submit writes the batch's records into fresh extents and zeroes the first sector of the
-// extents queued for retirement, and starts the batch's data sync; Complete waits for it and
-// settles the batch. With two batches in flight, a shard writes one while the other syncs.
+// Submit appends the batch's records to the log and zeroes the sectors a failed batch left,
+// and starts the batch's data sync; Complete waits for it and settles the batch. With two
+// batches in flight, a shard writes one while the other syncs.
 func (be *fileBackend) Submit(b *stages.Batch) error {
 	fs := be.fs
 	f := <-be.free // both flights busy: wait for Complete to settle the older one
 	be.mu.Lock()
-	f.now, f.later = be.retireNow, be.retireLater
-	be.retireNow, be.retireLater = nil, nil
+	f.zap, be.zap = be.zap, nil
 	be.mu.Unlock()
 
-	// A retried value whose key has a newer version since is not written: the newer version,
-	// written after it in this shard's order, replaces it, and the chain walk of the newer
-	// version's completion retires what it would have. Writing it would put a version on disk
-	// that a deletion record, already durable, no longer covers once that record is erased.
-	// A retried deletion is always written: later entries of the key may count on it (a
-	// re-creation after it is fresh, and coalescing may drop it with its own deletion).
 	be.sizes = be.sizes[:0]
 	be.write = be.write[:0]
-	var need uint64
 	for i := range b.Entries {
 		e := &b.Entries[i]
-		if e.Retry && e.Kind == stages.Put && be.stale(e) {
+		if be.skip(e) {
 			continue
 		}
-		n := sectorsOf(len(e.Key), len(e.Value))
-		be.sizes = append(be.sizes, n)
+		be.sizes = append(be.sizes, sectorsOf(len(e.Key), len(e.Value)))
 		be.write = append(be.write, i)
-		need += n
 	}
 	be.crash("submit")
-	exts, err := f.exts[:0], error(nil)
+	exts, segs, err := f.exts[:0], f.segs[:0], error(nil)
 	if len(be.sizes) > 0 {
-		exts, err = fs.allocate(be.sizes, exts, need, be.crash)
+		exts, segs, err = fs.allocate(be.sizes, exts, segs, be.crash)
 	}
 	if err != nil {
-		be.restore(f.now, f.later)
+		be.requeue(f.zap)
 		be.land(f)
 		return err
 	}
-	f.exts = exts
+	f.exts, f.segs = exts, segs
 	batchNo := fs.batch.Add(1)
 	f.buf = f.buf[:0]
 	for j, i := range be.write {
@@ -177,11 +170,21 @@ func (be *fileBackend) Submit(b *stages.Batch) error {
 			Value: e.Value, TS: e.TS, Seq: e.Seq, Expiry: e.Expiry, Batch: batchNo},
 			exts[j].Off, fs.salt)
 	}
+	f.places = f.places[:0]
+	for _, i := range be.write {
+		switch ref := b.Entries[i].Ref.(type) {
+		case *record:
+			f.places = append(f.places, ref.placeOf())
+		case *move:
+			f.places = append(f.places, ref.pl)
+		default:
+			f.places = append(f.places, nil)
+		}
+	}
 	f.writes = addRuns(f.writes[:0], f.buf, exts)
-	f.writes = addErasures(f.writes, f.now)
+	f.writes = addZaps(f.writes, f.zap)
 	if f.pending, err = be.w.Submit(f.writes); err != nil {
-		// The new extents may hold complete records: erase them before they are reused.
-		be.restore(append(f.now, exts...), f.later)
+		be.failed(f)
 		be.land(f)
 		return storeFull(err)
 	}
@@ -195,38 +198,56 @@ func (be *fileBackend) Submit(b *stages.Batch) error {
 	return nil
 }
 
-// Complete waits until the oldest submitted batch is durable, then frees the extents it
-// erased and queues the deletion records it carried for erasure by a later batch.
+// failed handles a batch whose writes or sync failed: its records may be on disk, whole or
+// torn, so their first sectors join the zap list (the shard's next batch zeroes them before
+// anything of the keys can be released after them; see DURABILITY.md), and their segments
+// stay in flight until then.
+func (be *fileBackend) failed(f *flight) {
+	fs := be.fs
+	fs.mu.Lock()
+	for j, x := range f.exts {
+		fs.segs[segOf(x.Off)].inflight++
+		// The copy may be whole: until the zap is durable it is an older copy of its key like
+		// any other, and a later version or deletion of the key inherits it as a ghost (a
+		// deletion in the shard's next batch, already submitted, can be durable before the zap).
+		if pl := f.places[j]; pl != nil {
+			pl.ghosts = fs.addGhost(pl.ghosts, x.Off)
+		}
+	}
+	fs.settle(f.segs)
+	fs.mu.Unlock()
+	be.mu.Lock()
+	be.zap = append(be.zap, f.zap...)
+	for _, x := range f.exts {
+		be.zap = append(be.zap, x.Off)
+	}
+	be.mu.Unlock()
+}
+
+// requeue gives zap work that a batch did not carry out back to the shard.
+func (be *fileBackend) requeue(zap []uint64) {
+	be.mu.Lock()
+	be.zap = append(be.zap, zap...)
+	be.mu.Unlock()
+}
+
+// Complete waits until the oldest submitted batch is durable; onDurable then counts its
+// records and settles its segments.
 func (be *fileBackend) Complete(*stages.Batch) error {
 	fs := be.fs
 	f := <-be.queue
 	defer be.land(f)
 	if err := f.pending.Wait(); err != nil {
-		be.restore(append(f.now, f.exts...), f.later)
+		be.failed(f)
 		return storeFull(err)
 	}
-	be.crash("synced") // durable, but neither the retired extents freed nor the versions marked
+	be.crash("synced") // durable, but the versions neither counted nor marked durable yet
 	fs.syncs.Add(1)
 	fs.written.Add(int64(len(f.buf)))
-	fs.retired.Add(int64(len(f.now)))
-	fs.mu.Lock()
-	var freeErr error
-	for _, e := range f.now {
-		if err := fs.space.Free(e); err != nil && freeErr == nil {
-			freeErr = err // each extent is queued once, so this is a bug; the space leaks
-		}
-		fs.live.Add(-int64(e.Len * sectorSize))
+	be.settled = append(be.settled[:0], f.segs...)
+	for _, sec := range f.zap {
+		be.settled = append(be.settled, segOf(sec))
 	}
-	fs.mu.Unlock()
-	if freeErr != nil {
-		fs.log.Error().Err(freeErr).Msg("feox: releasing a retired extent failed")
-	}
-	for _, e := range f.exts {
-		fs.live.Add(int64(e.Len * sectorSize))
-	}
-	be.mu.Lock()
-	be.retireNow = append(be.retireNow, f.later...)
-	be.mu.Unlock()
 	return nil
 }
 
@@ -234,24 +255,23 @@ func (be *fileBackend) Complete(*stages.Batch) error {
 func (be *fileBackend) land(f *flight) {
 	clear(f.writes)
 	f.writes = f.writes[:0]
-	f.now, f.later, f.pending = nil, nil, nil
+	clear(f.places)
+	f.places = f.places[:0]
+	f.zap, f.pending = nil, nil
 	be.free <- f
 }
 
-// addErasures adds the writes that zero the first sector of each extent, in file order, one
-// write per run of extents that follow each other (their first sectors are then all zeroed by
-// one write of zeros from the first to the last, which only covers retired bytes).
-func addErasures(ws []disk.Write, exts []alloc.Extent) []disk.Write {
-	slices.SortFunc(exts, func(a, b alloc.Extent) int { return cmp.Compare(a.Off, b.Off) })
-	for i := 0; i < len(exts); {
+// addZaps adds the writes that zero the given sectors, in file order, one write per run of
+// adjacent sectors.
+func addZaps(ws []disk.Write, secs []uint64) []disk.Write {
+	slices.Sort(secs)
+	secs = slices.Compact(secs)
+	for i := 0; i < len(secs); {
 		j := i + 1
-		for j < len(exts) && exts[j].Off == exts[j-1].Off+exts[j-1].Len {
+		for j < len(secs) && secs[j] == secs[j-1]+1 {
 			j++
 		}
-		// Zero [first sector of exts[i], first sector of exts[j-1]]: everything in between
-		// belongs to the retired extents i..j-2.
-		n := exts[j-1].Off - exts[i].Off + 1
-		ws = append(ws, disk.Write{Bufs: [][]byte{zeros(n * sectorSize)}, Off: int64(exts[i].Off * sectorSize)})
+		ws = append(ws, disk.Write{Bufs: [][]byte{zeros(uint64(j-i) * sectorSize)}, Off: int64(secs[i] * sectorSize)})
 		i = j
 	}
 	return ws
@@ -263,14 +283,6 @@ func zeros(n uint64) []byte {
 		return zeroSector
 	}
 	return make([]byte, n)
-}
-
-// restore puts retirement work that a failed batch did not finish back in the queues.
-func (be *fileBackend) restore(now, later []alloc.Extent) {
-	be.mu.Lock()
-	be.retireNow = append(be.retireNow, now...)
-	be.retireLater = append(be.retireLater, later...)
-	be.mu.Unlock()
 }
 
 // addRuns adds the writes of buf, the encoded batch, one per run of adjacent extents.
@@ -291,69 +303,31 @@ func addRuns(ws []disk.Write, buf []byte, exts []alloc.Extent) []disk.Write {
 	return ws
 }
 
-// allocate finds extents for a batch, growing the file when the free space is too small.
-func (fs *fileStore) allocate(sizes []uint64, dst []alloc.Extent, need uint64, crash func(string)) ([]alloc.Extent, error) {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	exts, err := fs.space.AllocRun(sizes, dst)
-	if !errors.Is(err, alloc.ErrNoSpace) {
-		return exts, err
-	}
-	size := fs.file.Size()
-	grown := max(size+size/4, size+int64(need+sectorSize)*sectorSize)
-	crash("grow")
-	if err := fs.file.Grow(grown); err != nil {
-		return dst, fmt.Errorf("%w: %v", ErrStoreFull, err)
-	}
-	crash("grown")
-	if err := fs.space.Grow(uint64(fs.file.Size()) / sectorSize); err != nil {
-		return dst, err
-	}
-	return fs.space.AllocRun(sizes, dst)
-}
-
 // onDurable is the complete stage's report of a durable batch (persistent mode): it records
-// where each version lives and queues the extents of the versions they replaced for
-// retirement.
+// where each version lives, counts it as live in its segment, and releases the versions it
+// replaced, whose segments become the new version's ghosts.
 func (s *Store) onDurable(b *stages.Batch) {
+	fs := s.fs
 	be := s.backends[b.Shard]
 	var victims []*record
+	be.warm(b)
+	fs.mu.Lock()
 	for i := range b.Entries {
 		e := &b.Entries[i]
-		r, ok := e.Ref.(*record)
-		if !ok {
-			continue
-		}
 		if b.Sectors[i] == notWritten {
-			// A stale retry: a newer version of the key stands for it. Its prev link stays:
-			// the newer version's completion walks through it to the versions on disk.
+			// A stale retry or move: a newer version of the key stands for it. A skipped
+			// version's prev link stays: the newer version's completion walks through it.
 			continue
 		}
-		n := sectorsOf(len(e.Key), len(e.Value))
-		r.loc.Store(packLoc(b.Sectors[i], n))
-		r.durable.Store(true)
-		switch {
-		case r.dead:
-			// A deletion record is erased after the versions it deletes.
-			be.retireRecord(r, true)
-		case r.superseded.Load():
-			be.retireRecord(r, false)
-		default:
-			victims = s.admit(r, victims) // the value may now leave memory
-		}
-		// Retire the newest older version on disk; mark the unwritten ones in between so that
-		// they are retired as soon as a retry writes them.
-		for p := r.prev; p != nil; p = p.prev {
-			if p.loc.Load() != 0 {
-				if !p.dead {
-					s.cache.Remove(p.ch.Load())
-					be.retireRecord(p, false)
-				}
-				break
+		loc := packLoc(b.Sectors[i], sectorsOf(len(e.Key), len(e.Value)))
+		switch ref := e.Ref.(type) {
+		case *move:
+			fs.moved(ref, loc)
+		case *record:
+			if s.settleVersion(e.Key, ref, loc) {
+				victims = s.admit(ref, victims) // the value may now leave memory
 			}
-			p.superseded.Store(true)
 		}
-		r.prev = nil
 	}
 	// A deletion dropped with its key's whole batch history wrote nothing and supersedes nothing
 	// on disk: its tombstone is settled.
@@ -363,8 +337,115 @@ func (s *Store) onDurable(b *stages.Batch) {
 			r.durable.Store(true)
 		}
 	}
+	fs.settle(be.settled)
+	be.settled = be.settled[:0]
+	fs.mu.Unlock()
+	fs.kickCleaner()
 	s.evict(victims)
 	s.crashPoint("durable")
+}
+
+// warm loads, level by level, the versions the batch's entries replace and their places, which
+// settleVersion reads next. The versions were written long ago and their cache lines are cold;
+// loads of one level do not depend on each other, so the processor overlaps their misses,
+// which settleVersion, with its dependent work between them, would take one at a time.
+func (be *fileBackend) warm(b *stages.Batch) {
+	prevs := be.prevs[:0]
+	for i := range b.Entries {
+		if r, ok := b.Entries[i].Ref.(*record); ok && r.prev != nil {
+			prevs = append(prevs, r.prev)
+		}
+	}
+	pls := be.pls[:0]
+	for _, p := range prevs {
+		if pl := p.pl.Load(); pl != nil {
+			pls = append(pls, pl)
+		}
+	}
+	for _, pl := range pls {
+		pl.loc.Load()
+	}
+	clear(prevs)
+	clear(pls)
+	be.prevs, be.pls = prevs[:0], pls[:0]
+}
+
+// settleVersion records that r, a version of key, is durable at loc, and releases the versions
+// it replaces. It reports whether r is the key's live value (for the cache). Called with fs.mu
+// held, by the key's shard's complete stage.
+func (s *Store) settleVersion(key string, r *record, loc uint64) bool {
+	fs := s.fs
+	pl := r.placeOf()
+	pl.loc.Store(loc) // readers of durable copies load it (acquire) after durable is set
+	// The newest older version on disk: release it. Versions in between that never reached disk
+	// are marked, so that a retried deletion written later is garbage at once.
+	for p := r.prev; p != nil; p = p.prev {
+		pp := p.pl.Load()
+		if pp != nil && pp.loc.Load() != 0 {
+			if !p.dead {
+				s.cache.Remove(p.ch.Load())
+			}
+			fs.replace(pl, pp, key)
+			break
+		}
+		p.superseded.Store(true)
+		if pp != nil && pp.ghosts != nil {
+			// Copies a failed batch may have left of a version that never became durable.
+			pl.ghosts = fs.mergeGhosts(pl.ghosts, pp.ghosts)
+		}
+	}
+	r.prev = nil
+	// A deletion record kept for its ghosts, which the key's hash entry no longer links to.
+	if t := fs.tombs[key]; t != nil && t != r {
+		fs.replace(pl, t.pl.Load(), key)
+	}
+	live := false
+	switch {
+	case r.superseded.Load():
+		// Written after a newer version became durable (a retried deletion): garbage at once.
+	case r.dead:
+		// A deletion record stays while older copies of the key may remain.
+		if pl.ghosts = fs.prune(pl.ghosts); pl.ghosts != nil {
+			fs.count(pl)
+			fs.tombs[key] = r
+		}
+	default:
+		fs.count(pl)
+		live = true
+	}
+	r.durable.Store(true)
+	return live
+}
+
+// replace releases old, a version of key that pl's version replaces: its segment and its
+// ghosts become pl's ghosts, and it leaves tombs. Called with fs.mu held.
+func (fs *fileStore) replace(pl, old *place, key string) {
+	if old == nil || old == pl {
+		return
+	}
+	if t := fs.tombs[key]; t != nil && t.pl.Load() == old {
+		delete(fs.tombs, key)
+	}
+	if sec, _, ok := unpackLoc(old.loc.Load()); ok {
+		pl.ghosts = fs.addGhost(fs.mergeGhosts(pl.ghosts, old.ghosts), sec)
+	}
+	old.ghosts = nil
+	fs.release(old)
+}
+
+// moved records that the cleaner's copy of a version is durable at loc: if the version still
+// counts where the cleaner found it, it now lives at loc, and the extent it left is a ghost.
+// Called with fs.mu held.
+func (fs *fileStore) moved(m *move, loc uint64) {
+	pl := m.pl
+	if !pl.counted || pl.loc.Load() != m.from {
+		return // replaced meanwhile: the copy is garbage
+	}
+	fs.release(pl)
+	pl.loc.Store(loc) // a reader that read the old place re-reads from here
+	fs.count(pl)
+	from, _, _ := unpackLoc(m.from)
+	pl.ghosts = fs.addGhost(pl.ghosts, from)
 }
 
 // newWriter returns the I/O backend of one shard as Options.Pipeline.IO asks: io_uring for
@@ -391,17 +472,29 @@ func (s *Store) newWriter(f *disk.File) (disk.Writer, error) {
 	return w, nil
 }
 
-// staleRetry reports whether e, a value retried after its batch failed, has been replaced
-// by a newer version of its key (or the key's tombstone went): the hash index no longer holds
-// e's version. Versions that have not reached disk are never evicted, so the comparison is
-// with the very record e carries.
+// staleRetry reports whether the backend should skip e. For a move: the version is no longer
+// the key's newest record (hash index) or kept deletion record (tombs), or it no longer counts
+// where the cleaner found it. For a value retried after its batch failed: the hash index no
+// longer holds e's version (versions that have not reached disk are never evicted, so the
+// comparison is with the very record e carries).
 func (s *Store) staleRetry(e *stages.Entry) bool {
-	r, ok := e.Ref.(*record)
-	if !ok {
-		return false
+	switch ref := e.Ref.(type) {
+	case *move:
+		cur, _ := s.hash.Load(e.Key)
+		fs := s.fs
+		fs.mu.Lock()
+		defer fs.mu.Unlock()
+		t := fs.tombs[e.Key]
+		current := (cur != nil && cur.pl.Load() == ref.pl) || (t != nil && t.pl.Load() == ref.pl)
+		return !current || !ref.pl.counted || ref.pl.loc.Load() != ref.from
+	case *record:
+		if !e.Retry || e.Kind != stages.Put {
+			return false
+		}
+		cur, _ := s.hash.Load(e.Key)
+		return cur != ref
 	}
-	cur, _ := s.hash.Load(e.Key)
-	return cur != r
+	return false
 }
 
 // syncSubmit lets a plain disk.Writer (such as a test's wrapper) serve as an AsyncWriter: its
@@ -446,7 +539,7 @@ var errNewerFormat = errors.New("feox: the data file was written by a newer vers
 // one backend per shard.
 func (s *Store) openFile() error {
 	o := &s.opts
-	f, created, err := disk.Open(o.Path, o.FileSize)
+	f, created, err := disk.Open(o.Path, newFileSize(o.FileSize))
 	switch {
 	case errors.Is(err, disk.ErrLocked):
 		return fmt.Errorf("%w: %s", ErrLocked, o.Path)
@@ -457,16 +550,18 @@ func (s *Store) openFile() error {
 	case err != nil:
 		return err
 	}
-	fs := &fileStore{file: f, salt: f.Header().Salt, log: s.log, space: alloc.New()}
+	fs := &fileStore{file: f, salt: f.Header().Salt, log: s.log, free: alloc.New(), head: -1,
+		tombs: make(map[string]*record), kick: make(chan struct{}, 1)}
 	s.fs = fs
-	if err := fs.space.Grow(uint64(f.Size()) / sectorSize); err != nil {
-		f.Close()
-		return err
+	if n := segmentsFor(f.Size()); f.Size() != format.DataStart+int64(n)*segBytes {
+		// A file whose data area is not a whole number of segments (written by an older
+		// feox-go) gets its last segment completed.
+		if err := f.Grow(format.DataStart + int64(n)*segBytes); err != nil {
+			f.Close()
+			return fmt.Errorf("%w: %v", ErrStoreFull, err)
+		}
 	}
-	if err := fs.space.Reserve(alloc.Extent{Off: 0, Len: format.DataStart / sectorSize}); err != nil {
-		f.Close()
-		return err
-	}
+	fs.addSegments(segmentsFor(f.Size()))
 	if !created {
 		if err := s.recover(); err != nil {
 			f.Close()
@@ -502,22 +597,18 @@ func (s *Store) openFile() error {
 	return nil
 }
 
-// recover rebuilds the indexes from the data file: per key the record with the largest
-// sequence number wins; a winning deletion or an expired winner leaves the key absent. Every
-// losing, torn, deleted or expired record is erased (in that order: older versions first,
-// synced, then the deletion records), and every extent not held by a live record becomes free
-// space.
+// recover rebuilds the indexes and the segment table from the data file: per key the record
+// with the largest sequence number wins; a winning deletion or an expired winner leaves the key
+// absent. Losing records stay where they lie, as garbage of their segments and ghosts of the
+// key's winner; a winning deletion (or expired version) that has ghosts is kept, so that they
+// cannot come back. Torn records (a crash interrupted their batch) are zeroed.
 //
 // The scan builds each version's record as it meets it and uses the hash index itself to find
-// the key's earlier version, so a record is copied out of the read buffer once. The live
-// records are then visited in file order, which yields the used extents already sorted for
-// the free-space rebuild, and the ordered index is built from the sorted keys at once.
+// the key's earlier version, so a record is copied out of the read buffer once. The ordered
+// index is built from the sorted keys at once.
 func (s *Store) recover() error {
 	fs := s.fs
-	var (
-		met   []*record // every version that won when it was met, in file order
-		erase []alloc.Extent
-	)
+	var met []*record // every version that won when it was met, in file order
 	// Two goroutines share the work: the scan reads, verifies and copies each record into a
 	// new version, and this goroutine resolves versions of the same key in the hash index.
 	batches := make(chan []*record, 4)
@@ -526,6 +617,7 @@ func (s *Store) recover() error {
 	go func() {
 		defer close(batches)
 		batch := make([]*record, 0, recoverBatch)
+		places := make([]place, recoverBatch)
 		st, err = fs.file.Scan(func(r *disk.Found) error {
 			// Values are kept while the cache has room (first come, first kept); the rest
 			// start as stubs and are read back on demand.
@@ -538,10 +630,13 @@ func (s *Store) recover() error {
 			}
 			rec.ts, rec.seq, rec.expiry = r.Header.TS, r.Header.Seq, r.Header.Expiry
 			rec.dead = r.Header.Kind == format.KindDelete
-			rec.loc.Store(packLoc(r.Sector, uint64(r.Header.Size/sectorSize)))
+			pl := &places[len(batch)]
+			pl.loc.Store(packLoc(r.Sector, uint64(r.Header.Size/sectorSize)))
+			rec.pl.Store(pl)
 			if batch = append(batch, rec); len(batch) == recoverBatch {
 				batches <- batch
 				batch = make([]*record, 0, recoverBatch)
+				places = make([]place, recoverBatch)
 			}
 			return nil
 		})
@@ -549,17 +644,22 @@ func (s *Store) recover() error {
 			batches <- batch
 		}
 	}()
+	var pinned []alloc.Extent // segments holding a record this layout would not write
 	for batch := range batches {
 		for _, rec := range batch {
+			pl := rec.pl.Load()
+			sec, n, _ := unpackLoc(pl.loc.Load())
+			pinned = fs.use(sec, n, pinned)
 			prev, _ := s.hash.Load(rec.key())
-			if prev != nil && rec.seq <= prev.seq {
-				sec, cnt, _ := unpackLoc(rec.loc.Load())
-				erase = append(erase, alloc.Extent{Off: sec, Len: cnt})
-				continue
-			}
 			if prev != nil {
-				sec, cnt, _ := unpackLoc(prev.loc.Load())
-				erase = append(erase, alloc.Extent{Off: sec, Len: cnt})
+				ppl := prev.pl.Load()
+				if rec.seq <= prev.seq {
+					ppl.ghosts = fs.addGhost(ppl.ghosts, sec) // an older copy
+					continue
+				}
+				psec, _, _ := unpackLoc(ppl.loc.Load())
+				pl.ghosts = fs.addGhost(fs.mergeGhosts(pl.ghosts, ppl.ghosts), psec)
+				ppl.ghosts = nil
 				prev.superseded.Store(true) // a newer version is on disk: dropped below
 				s.cache.Remove(prev.ch.Load())
 			}
@@ -576,68 +676,128 @@ func (s *Store) recover() error {
 	fs.corrupt.Store(st.Torn)
 	fs.batch.Store(st.MaxBatch)
 	for _, sec := range st.TornSectors {
-		erase = append(erase, alloc.Extent{Off: sec, Len: 1})
+		pinned = fs.use(sec, 1, pinned)
 	}
 	now := wallNow()
-	var later []alloc.Extent
 	var maxSeq uint64
-	used := []alloc.Extent{{Off: 0, Len: format.DataStart / sectorSize}}
 	keys := make([]string, 0, len(met))
+	kept := 0
 	for _, r := range met {
 		if r.superseded.Load() {
 			continue
 		}
 		maxSeq = max(maxSeq, r.seq)
-		sec, cnt, _ := unpackLoc(r.loc.Load())
-		ext := alloc.Extent{Off: sec, Len: cnt}
+		pl := r.pl.Load()
 		if r.dead || (r.expiry != 0 && now >= r.expiry) {
 			s.hash.Delete(r.key())
 			s.cache.Remove(r.ch.Load())
-			later = append(later, ext)
+			if pl.ghosts != nil {
+				// Kept on disk while older copies of the key remain: a key-only record in
+				// tombs stands for it.
+				t := newRecord(r.kv[:r.klen], nil)
+				t.ts, t.seq, t.dead = r.ts, r.seq, true
+				t.pl.Store(pl)
+				fs.count(pl)
+				fs.tombs[t.key()] = t
+				kept++
+			}
 			continue
 		}
-		used = append(used, ext)
 		r.durable.Store(true)
+		fs.count(pl)
 		keys = append(keys, strings.Clone(r.key())) // the ordered index's own copy
 		s.keys.Inc()
 		s.mem.Add(r.cost())
 		s.keyMem.Add(int64(r.klen) + recordOverhead)
-		fs.live.Add(int64(cnt * sectorSize))
 		if r.expiry != 0 {
 			s.ttl.update(r.key(), 0, r.expiry)
 		}
 	}
-	space, err := alloc.NewUsed(uint64(fs.file.Size())/sectorSize, used)
-	if err != nil {
+	if err := fs.rebuildFree(pinned); err != nil {
 		return fmt.Errorf("%w: %v", ErrCorrupted, err)
 	}
-	fs.space = space
 	s.ordered.InsertMany(keys)
 	for i := range s.clocks {
 		s.clocks[i].seq.Store(maxSeq)
 	}
-	// Torn records keep a verifiable header until erased; erase them with the losers.
-	if err := s.eraseAtOpen(erase); err != nil {
+	// Torn records keep a verifiable header until zeroed: zero them before the space is reused.
+	if err := s.eraseAtOpen(st.TornSectors); err != nil {
 		return err
 	}
-	if err := s.eraseAtOpen(later); err != nil {
-		return err
-	}
-	s.log.Info().Int64("records", st.Records).Int64("torn", st.Torn).Int("erased", len(erase)+len(later)).
+	s.log.Info().Int64("records", st.Records).Int64("torn", st.Torn).Int("deletions_kept", kept).
 		Int64("bytes_read", st.Bytes).Msg("feox: recovery done")
+	return nil
+}
+
+// use records, during recovery, that n sectors from sector sec hold a record (or a torn one):
+// the segment's used sectors grow to cover them. A record larger than a segment that starts a
+// segment makes a group; any other record that crosses a segment's end pins the segments it
+// touches (they are never cleaned), which pinned collects.
+func (fs *fileStore) use(sec, n uint64, pinned []alloc.Extent) []alloc.Extent {
+	seg := segOf(sec)
+	if int(seg) >= len(fs.segs) {
+		return pinned
+	}
+	rel := sec - segStart(seg)
+	sg := &fs.segs[seg]
+	switch {
+	case rel+n <= segSectors:
+		sg.used = max(sg.used, rel+n)
+	case rel == 0 && n > segSectors:
+		k := uint32((n + segSectors - 1) / segSectors)
+		k = min(k, uint32(len(fs.segs))-seg)
+		sg.used, sg.span = n, k
+		for j := uint32(1); j < k; j++ {
+			fs.segs[seg+j].span = 0
+		}
+	default:
+		k := uint32((rel + n + segSectors - 1) / segSectors)
+		k = min(k, uint32(len(fs.segs))-seg)
+		pinned = append(pinned, alloc.Extent{Off: uint64(seg), Len: uint64(k)})
+		sg.used = max(sg.used, min(rel+n, segSectors))
+	}
+	return pinned
+}
+
+// rebuildFree sets every segment's state after recovery and builds the free list: segments
+// that hold nothing are free, pinned ones are kept as they are, the rest are full.
+func (fs *fileStore) rebuildFree(pinned []alloc.Extent) error {
+	for _, p := range pinned {
+		for j := p.Off; j < p.End(); j++ {
+			fs.segs[j].state = segPinned
+		}
+	}
+	var used []alloc.Extent
+	for i := range fs.segs {
+		sg := &fs.segs[i]
+		switch {
+		case sg.state == segPinned:
+		case sg.span == 0, sg.used > 0:
+			sg.state = segFull
+		default:
+			sg.state = segFree
+			continue
+		}
+		used = append(used, alloc.Extent{Off: uint64(i), Len: 1})
+	}
+	free, err := alloc.NewUsed(uint64(len(fs.segs)), used)
+	if err != nil {
+		return err
+	}
+	fs.free = free
 	return nil
 }
 
 // recoverBatch is how many records the recovery scan hands over at a time.
 const recoverBatch = 1024
 
-// eraseAtOpen zeroes the first sector of each extent and syncs. The extents stay free space.
-func (s *Store) eraseAtOpen(exts []alloc.Extent) error {
-	if len(exts) == 0 {
+// eraseAtOpen zeroes the given sectors and syncs.
+func (s *Store) eraseAtOpen(secs []uint64) error {
+	if len(secs) == 0 {
 		return nil
 	}
-	for _, e := range exts {
-		if err := s.fs.file.WriteAt([][]byte{zeroSector}, int64(e.Off*sectorSize)); err != nil {
+	for _, sec := range secs {
+		if err := s.fs.file.WriteAt([][]byte{zeroSector}, int64(sec*sectorSize)); err != nil {
 			return err
 		}
 	}

@@ -157,8 +157,11 @@ func TestReliability_CrashMatrix(t *testing.T) {
 	for _, p := range points {
 		for range perPoint {
 			k := 1 + r.Int64N(20)
-			if p == "grow" || p == "grown" {
+			switch p {
+			case "grow", "grown":
 				k = 1 + r.Int64N(2) // the file grows a few times in a run
+			case "moved", "erased":
+				k = 1 + r.Int64N(3) // the cleaner runs a few times in a run
 			}
 			runs = append(runs, relCrashRun{point: p, k: k, seed: r.Uint64(), shards: 1 + r.IntN(3)})
 		}

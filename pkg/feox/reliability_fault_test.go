@@ -401,11 +401,11 @@ func fsizeScenario(path, mode string) error {
 	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: limit, Max: orig.Max}); err != nil {
 		return fmt.Errorf("setrlimit: %v", err)
 	}
-	// Batches close at 64 entries (8 sectors each) or at a Flush, never on a timer: three fit
-	// in the 2,032 sectors of the data area and the fourth does not, which leaves room for the
-	// deletion records of the "delete" mode.
+	// Batches close at 80 entries (8 sectors each) or at a Flush, never on a timer: three fit
+	// in the 2,048 sectors of the data area (one segment) and the fourth does not, which leaves
+	// room for the deletion records of the "delete" mode.
 	opts := feox.Options{Path: path, FileSize: 1 << 20, TTLSweepInterval: -1,
-		Pipeline: feox.PipelineOptions{Shards: 1, BatchEntries: 64, FlushInterval: time.Hour}}
+		Pipeline: feox.PipelineOptions{Shards: 1, BatchEntries: 80, FlushInterval: time.Hour}}
 	st, err := openIO(opts)
 	if err != nil {
 		return err
@@ -446,7 +446,7 @@ func fsizeScenario(path, mode string) error {
 			delete(m, k)
 		}
 		// The deletion records (a sector each) must fit in what the durable values left free.
-		if free := 2032 - 8*durable; durable == 0 || free < 300-durable {
+		if free := 2048 - 8*durable; durable == 0 || free < 300-durable {
 			return fmt.Errorf("%d of 300 keys durable: %d sectors free for %d deletion records", durable, free, 300-durable)
 		}
 	default:

@@ -9,10 +9,12 @@ package feox_test
 // opened and checked like a crash: only what a returned Flush covered is guaranteed.
 //
 // What the model leaves out (see docs/DURABILITY.md): writes that do not go through the
-// shards' writers (the header at creation, the erasures Open makes after recovery, both synced
-// before Open returns), file growth (the copy has the file's size at the cut), reordering
-// inside a sector (a 512-byte sector is written whole or not at all), and a disk that lies
-// about a completed sync.
+// shards' writers (the header at creation and the zeroing of torn records at Open, both synced
+// before Open returns; the cleaner's erasures, holes punched or record headers zeroed and
+// fsync'd before a segment is reused, which the copy shows as done once issued, with no part
+// lost or made durable out of order, and whose fsync does not clear the log), file growth
+// (the copy has the file's size at the cut), reordering inside a sector (a 512-byte sector is
+// written whole or not at all), and a disk that lies about a completed sync.
 //
 // Long mode: FEOX_POWER_LONG=N runs N cuts (default 12). FEOX_REL_SEED=S replays a run.
 

@@ -47,6 +47,13 @@ type Stats struct {
 	// records in it, bytes written and read, and damaged records skipped at Open.
 	DiskBytes, DiskLiveBytes, BytesWritten, BytesRead, CorruptRecords int64
 
+	// Log-structured space (0 in memory-only mode): the bytes of the data file's free segments;
+	// the bytes of garbage (replaced and deleted records) in its written segments, and
+	// Fragmentation, garbage / (live + garbage); the segments the cleaner erased and the
+	// records it moved to do so. See docs/FORMAT.md.
+	DiskFreeBytes, DiskGarbageBytes, SegmentsCleaned, RecordsMoved int64
+	Fragmentation                                                  float64
+
 	// Pipeline detail (0 in memory-only mode): the mean and largest number of entries per batch,
 	// the largest number of items seen waiting in one ring, flush barriers, and the time spent
 	// in each stage (batches open, coalescing, submitting, waiting for completion), summed
@@ -121,6 +128,11 @@ func (s *Store) Stats() Stats {
 		st.BytesWritten = fs.written.Load()
 		st.CorruptRecords = fs.corrupt.Load()
 		st.BytesRead = fs.read.Load()
+		st.DiskFreeBytes, st.DiskGarbageBytes = fs.diskSpace()
+		if total := st.DiskLiveBytes + st.DiskGarbageBytes; total > 0 {
+			st.Fragmentation = float64(st.DiskGarbageBytes) / float64(total)
+		}
+		st.SegmentsCleaned, st.RecordsMoved = fs.cleaned.Load(), fs.moves.Load()
 		st.CacheMisses = c.diskReads.Value()
 		st.CacheHits = max(gets-misses-st.CacheMisses, 0)
 		st.CacheEvictions = c.evictions.Value()

@@ -172,6 +172,10 @@ func open(opts Options, hooks openHooks) (*Store, error) {
 	s.wg.Add(2)
 	go s.background()
 	go s.applyIndex()
+	if s.fs != nil && s.pipe != nil {
+		s.wg.Add(1)
+		go s.runCleaner()
+	}
 	s.log.Info().Str("mode", mode).Int64("max_memory", o.MaxMemory).Msg("feox: store opened")
 	return s, nil
 }

@@ -26,7 +26,7 @@ func stubOf(r *record) *record {
 	st.ts, st.seq, st.expiry = r.ts, r.seq, r.expiry
 	st.guardTs, st.guardSeq = r.guardTs, r.guardSeq
 	st.vlen, st.stub = r.vlen, true
-	st.loc.Store(r.loc.Load())
+	st.pl.Store(r.pl.Load())
 	st.durable.Store(true)
 	return st
 }
@@ -36,7 +36,7 @@ func residentOf(st *record, v []byte) *record {
 	r := newRecord(st.kv[:st.klen], v)
 	r.ts, r.seq, r.expiry = st.ts, st.seq, st.expiry
 	r.guardTs, r.guardSeq = st.guardTs, st.guardSeq
-	r.loc.Store(st.loc.Load())
+	r.pl.Store(st.pl.Load())
 	r.durable.Store(true)
 	return r
 }
@@ -194,9 +194,22 @@ func (s *Store) valueLocked(cur *record) ([]byte, error) {
 
 // readValue reads the record of r's version from the data file and returns its value, after
 // checking the record's checksum and that it is r's version: same key, kind, timestamp,
-// sequence number and value length. Any mismatch wraps ErrCorrupted.
+// sequence number and value length. Any mismatch wraps ErrCorrupted. When the cleaner moved the
+// record while it was being read (its old extent may be erased by now), readValue reads it again
+// from its new place.
 func (fs *fileStore) readValue(r *record) ([]byte, error) {
-	sec, cnt, ok := unpackLoc(r.loc.Load())
+	for {
+		loc := r.where()
+		v, err := fs.readAt(r, loc)
+		if err == nil || r.where() == loc {
+			return v, err
+		}
+	}
+}
+
+// readAt reads and verifies r's record at loc.
+func (fs *fileStore) readAt(r *record, loc uint64) ([]byte, error) {
+	sec, cnt, ok := unpackLoc(loc)
 	if !ok {
 		return nil, fmt.Errorf("%w: key %q has no record on disk", ErrCorrupted, r.key())
 	}
