@@ -13,7 +13,7 @@ package feox_test
 // the same contents.
 //
 // Long mode: FEOX_CRASH_LONG=N kills N children per crash point and N at random moments
-// (default 5 per point and 10 at random: 45 kills). FEOX_REL_SEED=S replays a run.
+// (default 5 per point and 10 at random: 55 kills). FEOX_REL_SEED=S replays a run.
 
 import (
 	"bufio"
