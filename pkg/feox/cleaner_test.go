@@ -93,16 +93,9 @@ func TestCleaner_DeletionOutlivesOlderCopies(t *testing.T) {
 		t.Fatalf("after cleaning segment 1: %d deletion records kept, in segment %d; want 1, moved past 1",
 			st.KeptDeletions(), st.SegmentOf("k"))
 	}
-	if err := st.Close(); err != nil {
-		t.Fatal(err)
-	}
-
 	// The first segment still holds v1: recovery must see it lose to the deletion record, and
 	// keep that record for it.
-	st, err = openIO(cleanerOptions(path))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st = reopenStore(t, st, cleanerOptions(path))
 	if _, err := st.Get([]byte("k")); !errors.Is(err, feox.ErrNotFound) {
 		t.Fatalf("Get(k) after reopen = %v, want ErrNotFound", err)
 	}
@@ -122,13 +115,7 @@ func TestCleaner_DeletionOutlivesOlderCopies(t *testing.T) {
 	if st.KeptDeletions() != 0 {
 		t.Fatalf("%d deletion records kept after cleaning every segment, want 0", st.KeptDeletions())
 	}
-	if err := st.Close(); err != nil {
-		t.Fatal(err)
-	}
-	st, err = openIO(cleanerOptions(path))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st = reopenStore(t, st, cleanerOptions(path))
 	defer st.Close()
 	if _, err := st.Get([]byte("k")); !errors.Is(err, feox.ErrNotFound) {
 		t.Fatalf("Get(k) after the last reopen = %v, want ErrNotFound", err)
@@ -178,13 +165,7 @@ func TestCleaner_OverwritesKeepTheFileBounded(t *testing.T) {
 	if max := 16 * live; s.DiskBytes > max {
 		t.Errorf("file grew to %d bytes for %d live bytes (bound %d)", s.DiskBytes, live, max)
 	}
-	if err := st.Close(); err != nil {
-		t.Fatal(err)
-	}
-	st, err = openIO(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st = reopenStore(t, st, opts)
 	defer st.Close()
 	s2 := st.Stats()
 	if s2.DiskLiveBytes != live || s2.DiskBytes != s.DiskBytes {
@@ -363,13 +344,7 @@ func TestCleaner_RacesWritersAndDiskReads(t *testing.T) {
 	if s := st.Stats(); s.SegmentsCleaned == 0 || s.RecordsMoved == 0 {
 		t.Errorf("the test did not exercise the cleaner: %d segments cleaned, %d records moved", s.SegmentsCleaned, s.RecordsMoved)
 	}
-	if err := st.Close(); err != nil {
-		t.Fatal(err)
-	}
-	st, err = openIO(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st = reopenStore(t, st, opts)
 	defer st.Close()
 	check(st, "after reopen")
 }
