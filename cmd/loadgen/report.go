@@ -206,6 +206,10 @@ func writeText(w io.Writer, pr *pointResult) error {
 		na(p.BatchSeconds, fmtSecs), na(p.CoalesceSeconds, fmtSecs), na(p.SubmitSeconds, fmtSecs), na(p.CompleteSeconds, fmtSecs)))
 	pt.add("disk", fmt.Sprintf("file %s, live %s, written %s, read %s", na(p.FileBytes, fmtSize),
 		na(p.LiveBytes, fmtSize), na(p.BytesWritten, fmtSize), na(p.BytesRead, fmtSize)))
+	if a := r.after; a.DiskBytes > 0 {
+		pt.add("cleaner", fmt.Sprintf("garbage %s (fragmentation %s), free %s; %d segments erased, %d records moved since open",
+			fmtBytes(a.DiskGarbageBytes), fmtPct(a.Fragmentation), fmtBytes(a.DiskFreeBytes), a.SegmentsCleaned, a.RecordsMoved))
+	}
 	s := r.after
 	pt.add("store", fmt.Sprintf("%d keys, %s in memory, sampled get p50 %s p99 %s, insert p50 %s p99 %s",
 		s.Keys, fmtBytes(s.MemoryBytes), fmtDuration(s.GetP50), fmtDuration(s.GetP99),
