@@ -12,9 +12,9 @@ import (
 type IOMode int
 
 const (
-	// IOAuto picks the backend measured faster for the store's workloads: pwrite (see
-	// docs/DECISIONS.md: io_uring's deep batching has nothing to batch in a sequential batch
-	// write, and its data sync runs on a kernel worker thread, which made small batches slower).
+	// IOAuto picks the backend measured faster for the store's batches (see docs/DECISIONS.md,
+	// 11): io_uring where the kernel allows it and Pipeline.BatchEntries is at least 256, pwrite
+	// otherwise. A kernel that refuses io_uring is logged once, and the store uses pwrite.
 	IOAuto IOMode = iota
 	// IOUring requires io_uring: Open fails with an error wrapping errors.ErrUnsupported where it
 	// is not usable.

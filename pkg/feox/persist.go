@@ -448,12 +448,17 @@ func (fs *fileStore) moved(m *move, loc uint64) {
 	pl.ghosts = fs.addGhost(pl.ghosts, from)
 }
 
+// autoUringBatch is the smallest BatchEntries for which IOAuto picks io_uring: with fewer
+// entries per batch pwrite was as fast or faster on this layout (docs/DECISIONS.md, 11).
+const autoUringBatch = 256
+
 // newWriter returns the I/O backend of one shard as Options.Pipeline.IO asks: io_uring for
 // IOUring (an error wrapping errors.ErrUnsupported where the kernel refuses it), pwrite for
-// IOPwrite and IOAuto.
+// IOPwrite, and for IOAuto io_uring when batches are large enough for it to pay and the kernel
+// allows it, pwrite otherwise (a refusal is logged once).
 func (s *Store) newWriter(f *disk.File) (disk.Writer, error) {
 	po := &s.opts.Pipeline
-	if po.IO != IOUring {
+	if po.IO == IOPwrite || (po.IO == IOAuto && (po.BatchEntries < autoUringBatch || s.uringRefused)) {
 		return f.PwriteWriter(), nil
 	}
 	var w disk.Writer
@@ -464,6 +469,11 @@ func (s *Store) newWriter(f *disk.File) (disk.Writer, error) {
 		w, err = f.UringWriter(uint32(po.QueueDepth), po.SQPoll)
 	}
 	if err != nil {
+		if po.IO == IOAuto {
+			s.uringRefused = true
+			s.log.Warn().Err(err).Msg("feox: io_uring is not usable here; writing with pwrite")
+			return f.PwriteWriter(), nil
+		}
 		if !errors.Is(err, errors.ErrUnsupported) {
 			err = errors.Join(errors.ErrUnsupported, err)
 		}

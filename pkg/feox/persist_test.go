@@ -198,18 +198,21 @@ func TestPersist_IOBackends(t *testing.T) {
 		io      feox.IOMode
 		refuse  bool
 		backend string // "" means Open must fail with errors.ErrUnsupported
+		batch   int    // Pipeline.BatchEntries (0: the default)
 	}{
-		{"auto", feox.IOAuto, false, "pwrite"},
-		{"uring", feox.IOUring, false, "uring"},
-		{"pwrite", feox.IOPwrite, false, "pwrite"},
-		{"auto refused", feox.IOAuto, true, "pwrite"},
-		{"uring refused", feox.IOUring, true, ""},
-		{"pwrite refused", feox.IOPwrite, true, "pwrite"},
+		{"auto", feox.IOAuto, false, "uring", 0},
+		{"uring", feox.IOUring, false, "uring", 0},
+		{"pwrite", feox.IOPwrite, false, "pwrite", 0},
+		{"auto refused", feox.IOAuto, true, "pwrite", 0},
+		{"auto small batches", feox.IOAuto, false, "pwrite", 255},
+		{"auto batches of 256", feox.IOAuto, false, "uring", 256},
+		{"uring refused", feox.IOUring, true, "", 0},
+		{"pwrite refused", feox.IOPwrite, true, "pwrite", 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "io.feox")
-			opts := feox.Options{Path: path, FileSize: 1 << 20, Pipeline: feox.PipelineOptions{IO: tc.io}}
+			opts := feox.Options{Path: path, FileSize: 1 << 20, Pipeline: feox.PipelineOptions{IO: tc.io, BatchEntries: tc.batch}}
 			open := feox.Open
 			if tc.refuse {
 				open = feox.OpenRefusingUring

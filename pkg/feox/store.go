@@ -59,6 +59,9 @@ type Store struct {
 	// readers is the bounded pool (ants) on which Range reads values that left memory.
 	readers *ants.Pool
 	hooks   openHooks
+	// uringRefused is set at Open when IOAuto found io_uring unusable: the other shards use
+	// pwrite without trying again.
+	uringRefused bool
 
 	closed    atomic.Bool
 	closeOnce sync.Once
