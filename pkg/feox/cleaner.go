@@ -38,6 +38,9 @@ const (
 	// cleanMinGarbage is the garbage (sectors) a segment must hold to be worth moving its live
 	// records for (half: each sector moved frees at least one); below it the file grows instead.
 	cleanMinGarbage = segSectors / 2
+	// cleanTombsMin is the number of kept deletion records below which they never make the
+	// cleaner work (above it, the bound is the number of live sectors).
+	cleanTombsMin = 1 << 16
 	// cleanVictims is the most segments whose live records one round moves.
 	cleanVictims = 8
 	// eraseMax bounds the segments erased in one round.
@@ -99,7 +102,11 @@ func (s *Store) runCleaner() {
 // held.
 func (fs *fileStore) pickVictims(dst []uint32) []uint32 {
 	reserve := max(uint64(len(fs.segs))/cleanReserveDiv, cleanReserveMin)
-	short := fs.free.FreeUnits() < reserve
+	// Kept deletion records cost memory (tombs) until the segments of their older copies are
+	// erased: past a bound, clean as if free space were short.
+	// The bound is the live sectors other than the kept records' own (about one each).
+	tombLimit := max(fs.tombsMin, fs.live.Load()/sectorSize-int64(len(fs.tombs)))
+	short := fs.free.FreeUnits() < reserve || int64(len(fs.tombs)) > tombLimit
 	fs.cands = fs.cands[:0]
 	for i := range fs.segs {
 		sg := &fs.segs[i]

@@ -351,3 +351,50 @@ func TestCleaner_RacesWritersAndDiskReads(t *testing.T) {
 	defer st.Close()
 	check(st, "after reopen")
 }
+
+// TestCleaner_KeptDeletionsStayBounded churns keys (insert new ones, delete the previous
+// round's) in a file with plenty of free space: the deletion records kept for their older
+// copies cost memory, so once they pass the bound the cleaner erases the segments of those
+// copies even though space is not short, and the kept records fall back under the bound.
+func TestCleaner_KeptDeletionsStayBounded(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "churn.feox")
+	opts := cleanerOptions(path)
+	opts.FileSize = 64 << 20
+	st, err := openIO(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const bound, perRound, rounds = 2000, 1000, 30
+	st.SetTombsMin(bound)
+	val := bytes.Repeat([]byte{'c'}, 200)
+	for r := range rounds {
+		for i := range perRound {
+			if _, err := st.Insert(fmt.Appendf(nil, "r%02d-%04d", r, i), val); err != nil {
+				t.Fatal(err)
+			}
+			if r > 0 {
+				if err := st.Delete(fmt.Appendf(nil, "r%02d-%04d", r-1, i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if err := st.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The bound is the larger of tombsMin and the live sectors (one per live key here).
+	limit := bound + perRound
+	deadline := time.Now().Add(waitBound)
+	for st.KeptDeletions() > limit && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	s := st.Stats()
+	if n := st.KeptDeletions(); n > limit {
+		t.Fatalf("%d deletion records kept after %d deletes, want at most %d (segments cleaned %d, free %d MiB)",
+			n, (rounds-1)*perRound, limit, s.SegmentsCleaned, s.DiskFreeBytes>>20)
+	}
+	if st.Len() != perRound {
+		t.Fatalf("Len = %d, want %d", st.Len(), perRound)
+	}
+}

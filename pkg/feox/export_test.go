@@ -154,3 +154,11 @@ func (s *Store) CleanSegments(segs ...int) error {
 	fs.mu.Unlock()
 	return s.clean(victims)
 }
+
+// SetTombsMin lowers the number of kept deletion records past which the cleaner works to hold
+// them down (cleanTombsMin in production).
+func (s *Store) SetTombsMin(n int64) {
+	s.fs.mu.Lock()
+	defer s.fs.mu.Unlock()
+	s.fs.tombsMin = n
+}

@@ -34,7 +34,10 @@ type fileStore struct {
 	taken []uint32         // scratch of allocate: the segments it took from the free list
 	cands []candidate      // scratch of pickVictims
 	tombs map[string]*record
-	kick  chan struct{} // wakes the cleaner
+	// tombsMin is the number of kept deletion records below which they never make the cleaner
+	// work (cleanTombsMin; tests lower it).
+	tombsMin int64
+	kick     chan struct{} // wakes the cleaner
 
 	// reader reads values that left memory back: pread, or io_uring with IOUring.
 	reader disk.Reader
@@ -561,7 +564,7 @@ func (s *Store) openFile() error {
 		return err
 	}
 	fs := &fileStore{file: f, salt: f.Header().Salt, log: s.log, free: alloc.New(), head: -1,
-		tombs: make(map[string]*record), kick: make(chan struct{}, 1)}
+		tombs: make(map[string]*record), tombsMin: cleanTombsMin, kick: make(chan struct{}, 1)}
 	s.fs = fs
 	if n := segmentsFor(f.Size()); f.Size() != format.DataStart+int64(n)*segBytes {
 		// A file whose data area is not a whole number of segments (written by an older
