@@ -168,7 +168,7 @@ func (s *Store) clean(victims []uint32) (err error) {
 		if err := fs.file.ReadAt(buf, int64(segStart(v)*sectorSize)); err != nil {
 			return err
 		}
-		fs.cleanRead.Add(int64(len(buf)))
+		fs.read.Add(int64(len(buf))) // BytesRead counts the cleaner's reads too
 		// Liveness needs only the headers and keys; only a record that moves is verified in
 		// full (the checksum of a garbage record is not worth computing).
 		heads := heads[:0]

@@ -44,7 +44,7 @@ type fileStore struct {
 
 	batch                               atomic.Uint64 // store-wide batch numbers
 	written, syncs, live, corrupt, read atomic.Int64
-	released, moves, cleaned, cleanRead atomic.Int64
+	moves, cleaned                      atomic.Int64
 }
 
 const sectorSize = format.SectorSize

@@ -152,7 +152,6 @@ func (fs *fileStore) release(pl *place) {
 	s := &fs.segs[segOf(sec)]
 	s.live -= min(n, s.live)
 	fs.live.Add(-int64(n * sectorSize))
-	fs.released.Add(int64(n * sectorSize))
 }
 
 // errSegments reports a broken invariant of the segment table.
