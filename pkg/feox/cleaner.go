@@ -82,13 +82,19 @@ func (s *Store) runCleaner() {
 				return
 			default:
 			}
+			s.fs.cleanMu.Lock()
 			s.fs.mu.Lock()
 			victims = s.fs.pickVictims(victims[:0])
 			s.fs.mu.Unlock()
+			var err error
+			if len(victims) > 0 {
+				err = s.clean(victims)
+			}
+			s.fs.cleanMu.Unlock()
 			if len(victims) == 0 {
 				break
 			}
-			if err := s.clean(victims); err != nil {
+			if err != nil {
 				s.log.Warn().Err(err).Msg("feox: cleaning failed; will retry")
 				break
 			}

@@ -162,3 +162,11 @@ func (s *Store) SetTombsMin(n int64) {
 	defer s.fs.mu.Unlock()
 	s.fs.tombsMin = n
 }
+
+// PauseCleaner waits for the cleaner's round in progress, if any, and keeps it from starting
+// another until the returned function is called: with no writes either, the data file then
+// stays still (a copy of it is a consistent snapshot).
+func (s *Store) PauseCleaner() (resume func()) {
+	s.fs.cleanMu.Lock()
+	return s.fs.cleanMu.Unlock
+}

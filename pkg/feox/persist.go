@@ -38,6 +38,8 @@ type fileStore struct {
 	// work (cleanTombsMin; tests lower it).
 	tombsMin int64
 	kick     chan struct{} // wakes the cleaner
+	// cleanMu is held by the cleaner for each round (tests hold it to keep the file still).
+	cleanMu sync.Mutex
 
 	// reader reads values that left memory back: pread, or io_uring with IOUring.
 	reader disk.Reader
