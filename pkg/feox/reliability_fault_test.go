@@ -555,21 +555,13 @@ func TestReliability_Fault_DeleteOvertakesFailedWrite(t *testing.T) {
 	// Each write is in a batch of its own (BatchEntries 1) before the held one fails.
 	eventually(t, waitBound, "the writes batched", func() bool { return st.Stats().WritesBuffered == accepted+4 })
 	close(fs.hold)
-	var ferr error
-	for try := 0; try < 100; try++ {
-		if ferr = st.Flush(); ferr == nil {
-			break
-		}
-	}
-	if ferr != nil {
-		t.Fatalf("Flush never succeeded after the held batch failed: %v", ferr)
-	}
+	flushUntilOK(t, st)
 	wantAbsent(t, st, "victim")
 	afterFlush, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The next batch: one more write, and the retirements that were waiting.
+	// The next batch: one more write, and the zeroing of what the failed batch left.
 	armed.Store(true)
 	mustInsert(t, st, "other-3", "3")
 	if err := st.Flush(); err != nil {
@@ -661,15 +653,7 @@ func TestReliability_Fault_RecreatedAfterFailedDelete(t *testing.T) {
 	for range 3 {
 		<-flushes // the first two report the failure, the third may
 	}
-	var ferr error
-	for try := 0; try < 100; try++ {
-		if ferr = st.Flush(); ferr == nil {
-			break
-		}
-	}
-	if ferr != nil {
-		t.Fatalf("Flush never succeeded: %v", ferr)
-	}
+	flushUntilOK(t, st)
 	wantAbsent(t, st, "victim")
 	snapshot, err := os.ReadFile(path)
 	if err != nil {

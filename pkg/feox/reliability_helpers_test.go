@@ -602,3 +602,16 @@ func diffContents(got, want map[string]string) string {
 	}
 	return ""
 }
+
+// flushUntilOK calls Flush until it succeeds (failed batches are retried after a backoff),
+// up to 100 times, and fails t if it never does.
+func flushUntilOK(t *testing.T, st *feox.Store) {
+	t.Helper()
+	var err error
+	for range 100 {
+		if err = st.Flush(); err == nil {
+			return
+		}
+	}
+	t.Fatalf("Flush never succeeded: %v", err)
+}
