@@ -74,6 +74,8 @@ type config struct {
 
 	// quiet turns the live progress off; json and csv choose the output format.
 	quiet, json, csv bool
+	// cpuProfile is the file that receives a CPU profile of the measured phase ("": none).
+	cpuProfile string
 	// chart is the sweep chart's file.
 	chart string
 	// sweeps are the swept flags, in command-line order.
@@ -192,6 +194,8 @@ func (c *config) validate() error {
 		return bad("--flush-every must not be negative, got %d", c.flushEvery)
 	case c.json && c.csv:
 		return bad("--json and --csv exclude each other")
+	case c.cpuProfile != "" && (len(c.sweeps) > 0 || c.soak > 0):
+		return bad("--cpuprofile profiles one experiment's measured phase; it excludes --sweep and --soak")
 	case c.soak < 0:
 		return bad("--soak must not be negative, got %v", c.soak)
 	case c.soakReopen < 0:

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/feoxdb/feox-go/cmd/loadgen/internal/gen"
@@ -101,8 +103,15 @@ func runPoint(ctx context.Context, cfg *config, e *env) (*pointResult, error) {
 					rate: cfg.rate, seed: cfg.seed + 1<<32, live: liveLines, period: linePeriod})
 			}
 			if ctx.Err() == nil {
+				stopProfile, err := startProfile(cfg.cpuProfile)
+				if err != nil {
+					return nil, err
+				}
 				pr.run = rn.runPhase(ctx, &phase{name: "run", spec: &pr.spec, shared: shared, duration: cfg.duration,
 					ops: cfg.ops, rate: cfg.rate, seed: cfg.seed + 2<<32, live: liveLines, period: linePeriod})
+				if err := stopProfile(); err != nil {
+					return nil, err
+				}
 			}
 		}
 	}
@@ -112,4 +121,27 @@ func runPoint(ctx context.Context, cfg *config, e *env) (*pointResult, error) {
 		return pr, err
 	}
 	return pr, nil
+}
+
+// startProfile starts a CPU profile into path (nothing when path is empty) and returns the
+// function that stops it and closes the file.
+func startProfile(path string) (stop func() error, err error) {
+	if path == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		return nil
+	}, nil
 }

@@ -255,7 +255,7 @@ func flagGroups() []struct {
 		{"Store (feox.Options)", []string{"path", "mem", "file-size", "max-memory", "no-cache", "ttl-sweep-interval", "log-level"}},
 		{"Write pipeline (feox.PipelineOptions)", []string{"shards", "ring-size", "batch-entries", "batch-bytes", "flush-interval", "no-coalesce", "io", "queue-depth", "sqpoll"}},
 		{"Workload", []string{"workload", "read-ratio", "distribution", "zipfian-constant", "scan-length", "keys", "key-size", "value-size", "goroutines", "duration", "ops", "rate", "warmup", "seed", "flush-every"}},
-		{"Output", []string{"quiet", "json", "csv"}},
+		{"Output", []string{"quiet", "json", "csv", "cpuprofile"}},
 		{"Sweeps", []string{"sweep", "chart"}},
 		{"Soak test", []string{"soak", "soak-reopen", "soak-sample"}},
 	}
@@ -264,7 +264,7 @@ func flagGroups() []struct {
 // unsweepable names the flags that choose the kind of run or its output rather than a
 // parameter of the experiment.
 func unsweepable() map[string]bool {
-	return map[string]bool{"path": true, "mem": true, "log-level": true, "quiet": true, "json": true,
+	return map[string]bool{"path": true, "mem": true, "log-level": true, "quiet": true, "json": true, "cpuprofile": true,
 		"csv": true, "sweep": true, "chart": true, "soak": true, "soak-reopen": true, "soak-sample": true}
 }
 
@@ -314,6 +314,7 @@ func (c *config) flagSet() *flag.FlagSet {
 	fs.BoolVar(&c.quiet, "quiet", c.quiet, "no live progress on stderr (also off when stderr is not a terminal)")
 	fs.BoolVar(&c.json, "json", c.json, "print one JSON object instead of the tables")
 	fs.BoolVar(&c.csv, "csv", c.csv, "print CSV rows instead of the tables")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", c.cpuProfile, "write a CPU profile of the measured phase (all goroutines, the store's included) to FILE, for go tool pprof")
 
 	fs.Var(sweepFlag{&c.sweeps}, "sweep", "run a grid: name=v1,v2,... of any experiment flag; repeat for more (cartesian product)")
 	fs.StringVar(&c.chart, "chart", c.chart, "sweep chart file, .svg or .html (default "+defaultChart+")")

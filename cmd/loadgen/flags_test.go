@@ -65,6 +65,7 @@ func flagCases() []struct {
 		{"quiet", []string{"--quiet"}, func(c *config) { c.quiet = true }},
 		{"json", []string{"--json"}, func(c *config) { c.json = true }},
 		{"csv", []string{"-csv"}, func(c *config) { c.csv = true }},
+		{"cpuprofile", []string{"--cpuprofile=cpu.out"}, func(c *config) { c.cpuProfile = "cpu.out" }},
 		{"sweep", []string{"--sweep", "batch-entries=16,64", "--sweep=shards=1,2"}, func(c *config) {
 			c.sweeps = []sweepParam{{"batch-entries", []string{"16", "64"}}, {"shards", []string{"1", "2"}}}
 			c.chart = defaultChart
@@ -199,6 +200,8 @@ func TestParseArgs_Rejects(t *testing.T) {
 		{[]string{"--log-level=loud"}, "--log-level"},
 		{[]string{"--mem", "--path=x"}, "--mem"},
 		{[]string{"--json", "--csv"}, "--json"},
+		{[]string{"--cpuprofile=p", "--sweep=shards=1,2"}, "--cpuprofile"},
+		{[]string{"--cpuprofile=p", "--soak=1m"}, "--cpuprofile"},
 		{[]string{"--chart=x.html"}, "--chart"},
 		{[]string{"--sweep=shards"}, "sweep"},
 		{[]string{"--sweep=nosuch=1,2"}, "nosuch"},

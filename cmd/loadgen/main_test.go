@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -443,5 +445,34 @@ func TestRun_IOUring(t *testing.T) {
 		}
 	default:
 		t.Fatalf("exit status %d; stderr %q", code, errOut)
+	}
+}
+
+// TestRun_CPUProfile ensures --cpuprofile leaves a profile that the pprof format reader accepts,
+// and that a file that cannot be created fails the run.
+func TestRun_CPUProfile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cpu.out")
+	code, _, errOut := runCmd(t, context.Background(), "--mem", "--ops=20000", "--warmup=0s", "--keys=1000", "--cpuprofile="+path)
+	if code != 0 {
+		t.Fatalf("exit status %d; stderr:\n%s", code, errOut)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// A profile is a gzip-compressed protocol buffer.
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("profile is not gzip: %v", err)
+	}
+	body, err := io.ReadAll(zr)
+	if err != nil || len(body) == 0 {
+		t.Fatalf("profile body: %d bytes, %v", len(body), err)
+	}
+	code, _, errOut = runCmd(t, context.Background(), "--mem", "--ops=100", "--warmup=0s", "--keys=100",
+		"--cpuprofile="+filepath.Join(t.TempDir(), "no", "such", "dir", "cpu.out"))
+	if code == 0 || !strings.Contains(errOut, "cpu profile") {
+		t.Fatalf("profile in a missing directory: exit %d, stderr %q", code, errOut)
 	}
 }
