@@ -144,7 +144,21 @@ func (c *Cache[T]) LowWatermark() int64 { return c.low }
 // callback. Admit takes the cache's mutex and allocates the Handle; it costs O(1),
 // amortized over the occasional resize of the slot ring.
 func (c *Cache[T]) Admit(v T, bytes int64) *Handle[T] {
-	h := &Handle[T]{bytes: max(bytes, 0), v: v}
+	h := new(Handle[T])
+	c.AdmitHandle(h, v, bytes)
+	return h
+}
+
+// AdmitHandle is Admit into a Handle whose memory the caller provides, typically a field of
+// the structure that holds the value: admission then allocates nothing, and Touch sets a bit
+// in memory that the reader has just loaded anyway. h must be a zero Handle that no Cache has
+// admitted (AdmitHandle panics otherwise), and it must not be copied or reused afterwards:
+// like a Handle from Admit, it stands for this one admission.
+func (c *Cache[T]) AdmitHandle(h *Handle[T], v T, bytes int64) {
+	if h.state.Load() != stateFree {
+		panic("cache: AdmitHandle of a Handle that was already admitted")
+	}
+	h.bytes, h.v = max(bytes, 0), v
 	// No ordering needed: no other goroutine can see h yet; the mutex (for the evictor) and
 	// the caller's hand-off of h (for Remove) publish it.
 	h.state.Store(stateLive)
@@ -156,7 +170,6 @@ func (c *Cache[T]) Admit(v T, bytes int64) *Handle[T] {
 	c.live.Add(1)
 	c.mu.Unlock()
 	c.admits.Add(1)
-	return h
 }
 
 // Touch records a hit on h by setting its reference bit, giving the entry a second chance

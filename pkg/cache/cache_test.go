@@ -305,3 +305,40 @@ func TestCache_Touch_NoAlloc(t *testing.T) {
 		t.Errorf("Touch allocates %v times per call", allocs)
 	}
 }
+
+// owner is a value that carries its own cache entry, as AdmitHandle expects.
+type owner struct {
+	name string
+	ce   Handle[*owner]
+}
+
+// TestAdmitHandle checks that an entry embedded in its value behaves like one from Admit
+// (counted, touched, evicted with its value, removed), and that admitting it twice panics.
+func TestAdmitHandle(t *testing.T) {
+	c := New[*owner](Config{HighWatermark: 10, LowWatermark: 6})
+	a, b := &owner{name: "a"}, &owner{name: "b"}
+	c.AdmitHandle(&a.ce, a, 6)
+	c.AdmitHandle(&b.ce, b, 6)
+	if st := c.Stats(); st.Len != 2 || st.Resident != 12 || st.Admits != 2 {
+		t.Fatalf("after two admissions: %+v", st)
+	}
+	c.Touch(&b.ce) // b gets a second chance: the hand takes a first
+	var evicted []string
+	c.Evict(func(o *owner) bool {
+		evicted = append(evicted, o.name)
+		return true
+	})
+	if len(evicted) != 1 || evicted[0] != "a" {
+		t.Fatalf("evicted %q, want [a]", evicted)
+	}
+	c.Remove(&b.ce)
+	if st := c.Stats(); st.Len != 0 || st.Resident != 0 {
+		t.Fatalf("after eviction and removal: %+v", st)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("a second AdmitHandle of the same entry did not panic")
+		}
+	}()
+	c.AdmitHandle(&a.ce, a, 1)
+}

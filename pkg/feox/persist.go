@@ -694,7 +694,8 @@ func (s *Store) recover() error {
 				s.cache.Remove(prev.ch.Load())
 			}
 			if !rec.stub && !rec.dead {
-				rec.ch.Store(s.cache.Admit(rec, int64(rec.vlen)))
+				s.cache.AdmitHandle(&rec.ce, rec, int64(rec.vlen))
+				rec.ch.Store(&rec.ce)
 			}
 			s.hash.Store(rec.key(), rec) // the entry key shares the version's buffer
 			met = append(met, rec)

@@ -21,6 +21,9 @@ type record struct {
 	kv []byte
 	// klen is the key's length in kv.
 	klen int
+	// ce is the version's cache entry (see ch), kept in the record so that a read's touch of
+	// the entry hits memory it has just loaded and admission allocates nothing.
+	ce cache.Handle[*record]
 	// ts is the version's timestamp in nanoseconds; strictly increasing per key.
 	ts uint64
 	// seq orders every mutation within the key's clock shard (and so within the key), including
@@ -41,7 +44,7 @@ type record struct {
 	stub bool
 	// vlen is the value's length, kept for stubs too.
 	vlen int
-	// ch is the version's cache entry once it is durable and resident; nil otherwise.
+	// ch points to ce once the version is durable and resident; nil otherwise.
 	ch atomic.Pointer[cache.Handle[*record]]
 	// durable is set once the version is on disk (by the write pipeline's complete stage).
 	durable atomic.Bool

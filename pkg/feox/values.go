@@ -47,7 +47,8 @@ func (s *Store) admit(r *record, victims []*record) []*record {
 	if s.opts.DisableCache {
 		return append(victims, r)
 	}
-	r.ch.Store(s.cache.Admit(r, int64(r.vlen)))
+	s.cache.AdmitHandle(&r.ce, r, int64(r.vlen))
+	r.ch.Store(&r.ce)
 	return victims
 }
 
@@ -113,8 +114,8 @@ func (s *Store) readBack(st *record) (*record, []byte, error) {
 		return st, v, nil // every read goes to disk
 	}
 	r := residentOf(st, v)
-	var h = s.cache.Admit(r, int64(r.vlen))
-	r.ch.Store(h)
+	s.cache.AdmitHandle(&r.ce, r, int64(r.vlen))
+	r.ch.Store(&r.ce)
 	done := false
 	s.hash.Compute(r.key(), func(old *record, loaded bool) (*record, xsync.ComputeOp) {
 		if !loaded || old != st {
@@ -124,7 +125,7 @@ func (s *Store) readBack(st *record) (*record, []byte, error) {
 		return r, xsync.UpdateOp
 	})
 	if !done {
-		s.cache.Remove(h)
+		s.cache.Remove(&r.ce)
 		return st, v, nil
 	}
 	s.mem.Add(int64(r.vlen))
