@@ -2,7 +2,9 @@ package disk
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -83,9 +85,12 @@ func datasync(f *os.File) error {
 	}
 }
 
-// writev writes bufs at off with pwritev, continuing after short writes.
+// writev writes bufs at off with pwritev, continuing after short writes. It leaves the
+// caller's slice as it was (a short write continues on a copy), so that a failed write can be
+// redone with the same bufs.
 func writev(f *os.File, bufs [][]byte, off int64) error {
 	fd := int(f.Fd())
+	owned := false // bufs is writev's own copy, which it may change
 	for len(bufs) > 0 {
 		if len(bufs[0]) == 0 {
 			bufs = bufs[1:]
@@ -107,6 +112,9 @@ func writev(f *os.File, bufs [][]byte, off int64) error {
 				n -= len(bufs[0])
 				bufs = bufs[1:]
 			} else {
+				if !owned {
+					bufs, owned = slices.Clone(bufs), true
+				}
 				bufs[0] = bufs[0][n:]
 				n = 0
 			}
@@ -135,4 +143,66 @@ func punch(f *os.File, off, n int64) error {
 			return err
 		}
 	}
+}
+
+// isInvalid reports whether err is EINVAL, which is how a direct write that does not meet the
+// file's alignment fails.
+func isInvalid(err error) bool { return errors.Is(err, unix.EINVAL) }
+
+// openDirect opens a second descriptor of main's file, with O_DIRECT, if the kernel reports
+// direct I/O alignments for it that usableDirect accepts. It returns nil, nil when direct
+// writes are not available: statx or STATX_DIOALIGN unknown to the kernel, no or unsuitable
+// alignments, O_DIRECT refused, or path no longer naming main's file (renamed or replaced
+// since Open). It never writes.
+func openDirect(main *os.File, path string) (*directFile, error) {
+	var stx unix.Statx_t
+	var err error
+	for {
+		err = unix.Statx(int(main.Fd()), "", unix.AT_EMPTY_PATH, unix.STATX_DIOALIGN, &stx)
+		if !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
+	switch {
+	case errors.Is(err, unix.ENOSYS), errors.Is(err, unix.EINVAL), errors.Is(err, unix.EOPNOTSUPP):
+		return nil, nil // no statx, or none that takes these flags: alignments unknown
+	case err != nil:
+		return nil, fmt.Errorf("statx: %w", err)
+	}
+	// A kernel or filesystem that does not know STATX_DIOALIGN leaves it out of the mask;
+	// one that cannot do direct I/O on this file reports zero alignments.
+	if stx.Mask&unix.STATX_DIOALIGN == 0 || !usableDirect(stx.Dio_mem_align, stx.Dio_offset_align) {
+		return nil, nil
+	}
+	df, err := os.OpenFile(path, os.O_WRONLY|unix.O_DIRECT|unix.O_CLOEXEC, 0)
+	switch {
+	case errors.Is(err, unix.EINVAL), errors.Is(err, unix.EOPNOTSUPP), errors.Is(err, os.ErrNotExist):
+		return nil, nil // O_DIRECT refused, or the path is gone
+	case err != nil:
+		return nil, err
+	}
+	same, err := sameFile(main, df)
+	if err != nil || !same {
+		df.Close()
+		return nil, err
+	}
+	return &directFile{
+		f:        df,
+		fd:       int(df.Fd()),
+		memAlign: int(stx.Dio_mem_align),
+		offAlign: int(stx.Dio_offset_align),
+		share:    max(int64(os.Getpagesize()), int64(stx.Blksize)),
+	}, nil
+}
+
+// sameFile reports whether a and b are descriptors of the same file (device and inode).
+func sameFile(a, b *os.File) (bool, error) {
+	var sa, sb unix.Stat_t
+	if err := unix.Fstat(int(a.Fd()), &sa); err != nil {
+		return false, fmt.Errorf("fstat: %w", err)
+	}
+	if err := unix.Fstat(int(b.Fd()), &sb); err != nil {
+		return false, fmt.Errorf("fstat: %w", err)
+	}
+	return sa.Dev == sb.Dev && sa.Ino == sb.Ino, nil
 }

@@ -36,16 +36,41 @@ type AsyncWriter interface {
 }
 
 // PwriteWriter returns the portable Writer: one positioned (vectored) write system call per
-// write, then fdatasync. It is the fallback when io_uring is not available.
-func (f *File) PwriteWriter() Writer { return pwriteWriter{f} }
+// write, then fdatasync. It is the fallback when io_uring is not available. With direct
+// writes on (File.EnableDirect), each write goes through the O_DIRECT or the buffered
+// descriptor as File.WriteAt would send it, except that a direct-eligible write sharing a page
+// with a buffered write of the same batch goes buffered too.
+func (f *File) PwriteWriter() Writer { return &pwriteWriter{f: f} }
 
-type pwriteWriter struct{ f *File }
+type pwriteWriter struct {
+	f     *File
+	route []bool // which writes of the current batch go direct; reused by WriteBatch and Submit
+}
 
-func (p pwriteWriter) WriteBatch(ws []Write) error {
-	for _, w := range ws {
-		if err := p.f.WriteAt(w.Bufs, w.Off); err != nil {
+// write writes every write of ws, each through the descriptor its route picks.
+func (p *pwriteWriter) write(ws []Write) error {
+	d := p.f.activeDirect()
+	if d != nil {
+		p.route = d.route(p.route, ws)
+	}
+	for i, w := range ws {
+		var err error
+		// A fallback earlier in the batch turns direct writes off for the rest of it.
+		if d != nil && p.route[i] && p.f.activeDirect() != nil {
+			err = p.f.writeDirect(d, w.Bufs, w.Off)
+		} else {
+			err = p.f.writeBuffered(w.Bufs, w.Off)
+		}
+		if err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+func (p *pwriteWriter) WriteBatch(ws []Write) error {
+	if err := p.write(ws); err != nil {
+		return err
 	}
 	return p.f.Sync()
 }
@@ -53,11 +78,9 @@ func (p pwriteWriter) WriteBatch(ws []Write) error {
 // Submit writes ws with pwrite at once and starts the data sync on its own goroutine, so that
 // the sync overlaps whatever the caller does until it waits (the next batch's writes, the
 // previous batch's bookkeeping); the returned Pending's Wait reports the sync's outcome.
-func (p pwriteWriter) Submit(ws []Write) (Pending, error) {
-	for _, w := range ws {
-		if err := p.f.WriteAt(w.Bufs, w.Off); err != nil {
-			return nil, err
-		}
+func (p *pwriteWriter) Submit(ws []Write) (Pending, error) {
+	if err := p.write(ws); err != nil {
+		return nil, err
 	}
 	done := make(chan error, 1)
 	go func() { done <- p.f.Sync() }()
@@ -71,9 +94,9 @@ type pwritePending chan error
 // Submit returned, this batch's included, is then durable.
 func (p pwritePending) Wait() error { return <-p }
 
-func (pwriteWriter) Close() error { return nil }
+func (*pwriteWriter) Close() error { return nil }
 
-func (pwriteWriter) Name() string { return "pwrite" }
+func (*pwriteWriter) Name() string { return "pwrite" }
 
 // Reader reads from a File. Unlike a Writer it is safe for concurrent use.
 type Reader interface {

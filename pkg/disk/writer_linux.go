@@ -19,6 +19,12 @@ const uringRings = 2
 // a batch and Wait of the previous one proceed at the same time. It fails with an error
 // matching uring.ErrUnsupported (and errors.ErrUnsupported) when the kernel refuses io_uring,
 // so that the caller can fall back to PwriteWriter.
+//
+// With direct writes on (File.EnableDirect), each write of a batch is submitted on the
+// O_DIRECT or the buffered descriptor as PwriteWriter would send it, and the fdatasync on the
+// buffered one, which covers both (see File.Sync). If the batch fails because a direct write
+// completed with EINVAL, direct writes are turned off and the whole batch is written again
+// with pwrite through the buffered descriptor and synced; in Wait for a submitted batch.
 func (f *File) UringWriter(entries uint32, sqpoll bool) (Writer, error) {
 	u := &uringWriter{f: f, free: make(chan *uring.Ring, uringRings)}
 	for range uringRings {
@@ -41,53 +47,86 @@ type uringWriter struct {
 	free chan *uring.Ring
 }
 
-func (u *uringWriter) convert(ws []Write) []uring.Write {
+// convert turns ws into the ring's writes, each on the descriptor its route picks, and
+// returns the route too: nil when direct writes are off.
+func (u *uringWriter) convert(ws []Write) ([]uring.Write, []bool) {
 	out := make([]uring.Write, len(ws))
+	d := u.f.activeDirect()
+	var route []bool
+	if d != nil {
+		route = d.route(make([]bool, 0, len(ws)), ws)
+	}
+	direct := 0
 	for i, w := range ws {
 		out[i] = uring.Write{Bufs: w.Bufs, Off: w.Off}
+		if route != nil && route[i] {
+			out[i].Fd = d.fd
+			direct++
+		}
 	}
-	return out
+	u.f.directWrites.Add(uint64(direct))
+	u.f.bufferedWrites.Add(uint64(len(ws) - direct))
+	return out, route
 }
 
 func (u *uringWriter) wrap(n int, err error) error {
 	return fmt.Errorf("disk: io_uring batch of %d writes in %q: %w", n, u.f.path, errFull(err))
 }
 
+// settle returns the outcome of batch ws given err, the ring's report. When the batch's
+// lowest-numbered failed request is a direct write that failed with EINVAL, it turns direct
+// writes off and redoes the whole batch through the buffered descriptor with pwrite (every
+// request has completed by then, so nothing of the batch is still in flight), then syncs:
+// the batch's own fdatasync may have run before the rewrite.
+func (u *uringWriter) settle(ws []Write, route []bool, err error) error {
+	if err == nil {
+		return nil
+	}
+	var we *uring.WriteError
+	if route == nil || !errors.As(err, &we) || we.Index >= len(route) || !route[we.Index] || !isInvalid(we.Err) {
+		return u.wrap(len(ws), err)
+	}
+	u.f.fallBack()
+	for _, w := range ws {
+		if err := u.f.writeBuffered(w.Bufs, w.Off); err != nil {
+			return err
+		}
+	}
+	return u.f.Sync()
+}
+
 func (u *uringWriter) WriteBatch(ws []Write) error {
 	r := <-u.free
 	defer func() { u.free <- r }()
-	if err := r.WriteBatch(int(u.f.Fd()), u.convert(ws), true); err != nil {
-		return u.wrap(len(ws), err)
-	}
-	return nil
+	uws, route := u.convert(ws)
+	return u.settle(ws, route, r.WriteBatch(int(u.f.Fd()), uws, true))
 }
 
 // Submit submits ws and their sync on a free ring (waiting for one if both are busy).
 func (u *uringWriter) Submit(ws []Write) (Pending, error) {
 	r := <-u.free
-	b, err := r.SubmitBatch(int(u.f.Fd()), u.convert(ws), true)
+	uws, route := u.convert(ws)
+	b, err := r.SubmitBatch(int(u.f.Fd()), uws, true)
 	if err != nil {
 		u.free <- r
 		return nil, u.wrap(len(ws), err)
 	}
-	return &uringPending{u: u, r: r, b: b, n: len(ws)}, nil
+	return &uringPending{u: u, r: r, b: b, ws: ws, route: route}, nil
 }
 
 type uringPending struct {
-	u *uringWriter
-	r *uring.Ring
-	b *uring.Batch
-	n int
+	u     *uringWriter
+	r     *uring.Ring
+	b     *uring.Batch
+	ws    []Write // the caller's writes, to redo them should a direct write fall back
+	route []bool
 }
 
 // Wait reaps the batch's completions, checks each, and gives the ring back.
 func (p *uringPending) Wait() error {
 	err := p.r.CompleteBatch(p.b)
 	p.u.free <- p.r
-	if err != nil {
-		return p.u.wrap(p.n, err)
-	}
-	return nil
+	return p.u.settle(p.ws, p.route, err)
 }
 
 // Close closes the rings; no batch may be pending.

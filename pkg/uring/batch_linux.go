@@ -5,6 +5,7 @@ package uring
 import (
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"syscall"
 )
@@ -34,8 +35,9 @@ type batchOp struct {
 	n    int32 // number of iovecs, or the index of the single non-empty buffer
 }
 
-// WriteBatch writes every Write of writes to fd and, if datasync is set, then makes them
-// durable as fdatasync(2) would, and returns once all of it has completed. It is SubmitBatch
+// WriteBatch writes every Write of writes to fd (or to the Write's own Fd) and, if datasync
+// is set, then makes them durable as fdatasync(2) of fd would, and returns once all of it has
+// completed. It is SubmitBatch
 // followed by CompleteBatch, except that the submission and the wait share one
 // io_uring_enter when the batch fits the rings.
 //
@@ -49,11 +51,12 @@ func (r *Ring) WriteBatch(fd int, writes []Write, datasync bool) error {
 	return r.CompleteBatch(b)
 }
 
-// SubmitBatch turns writes into requests on fd and submits them without waiting: one
-// IORING_OP_WRITE per Write with one non-empty buffer and one IORING_OP_WRITEV per Write with
-// several. With datasync, an fdatasync request carrying FlagIODrain follows them, so it starts
-// only after every request submitted before it has completed (this batch's writes and
-// those of earlier batches still in flight); requests submitted after it wait for it in turn.
+// SubmitBatch turns writes into requests on fd (on its own Fd for a Write that has one) and
+// submits them without waiting: one IORING_OP_WRITE per Write with one non-empty buffer and
+// one IORING_OP_WRITEV per Write with several. With datasync, an fdatasync request on fd
+// carrying FlagIODrain follows them, so it starts only after every request submitted before
+// it has completed (this batch's writes and those of earlier batches still in flight);
+// requests submitted after it wait for it in turn.
 // A drain rather than a FlagIOLink chain is used because a chain runs its writes one after
 // another and cannot span two submissions, while drained writes may run concurrently and a
 // batch larger than the rings is split over several io_uring_enter calls.
@@ -72,8 +75,9 @@ func (r *Ring) SubmitBatch(fd int, writes []Write, datasync bool) (*Batch, error
 // completions of other requests on the way, and returns the batch's outcome: nil, or the
 // error of its lowest-numbered failed request. A request that failed in the kernel yields an
 // error wrapping its syscall.Errno (so errors.Is(err, syscall.EIO) works); a write that
-// completed short yields one wrapping ErrShortWrite. Either way the batch's data must be
-// considered not durable. b is recycled: the caller must not use it again.
+// completed short yields one wrapping ErrShortWrite. A failed write's error is a *WriteError
+// naming its index in the batch. Either way the batch's data must be considered not durable.
+// b is recycled: the caller must not use it again.
 //
 // Close waits for submitted requests, so CompleteBatch still reports the real outcome of a
 // batch submitted before Close; it returns ErrClosed only if Close could not wait.
@@ -227,6 +231,9 @@ func (b *Batch) plan(writes []Write) error {
 		if w.Off < 0 {
 			return fmt.Errorf("%w: write %d at negative offset %d", ErrInvalid, i, w.Off)
 		}
+		if w.Fd < 0 || w.Fd > math.MaxInt32 {
+			return fmt.Errorf("%w: write %d to descriptor %d", ErrInvalid, i, w.Fd)
+		}
 		total, bufs, single := 0, 0, 0
 		for j, p := range w.Bufs {
 			if len(p) > 0 {
@@ -261,9 +268,13 @@ func (b *Batch) plan(writes []Write) error {
 	return nil
 }
 
-// prep fills s with the request of write i.
+// prep fills s with the request of write i, on the write's own descriptor if it has one and
+// on the batch's fd otherwise.
 func (b *Batch) prep(s *SQE, fd, i int) {
 	w, op := &b.writes[i], b.ops[i]
+	if w.Fd != 0 {
+		fd = w.Fd
+	}
 	if op.iov < 0 {
 		s.PrepWrite(fd, w.Bufs[op.n], w.Off)
 	} else {
@@ -289,9 +300,9 @@ func (r *Ring) completeOp(b *Batch, i uint32, res int32) {
 		w, want := &b.writes[i], b.ops[i].want
 		switch {
 		case res < 0:
-			err = fmt.Errorf("uring: write of %d bytes at offset %d: %w", want, w.Off, syscall.Errno(-res))
+			err = &WriteError{Index: int(i), Off: w.Off, Len: int(want), Err: syscall.Errno(-res)}
 		case res < want:
-			err = fmt.Errorf("uring: write of %d bytes at offset %d: %w: %d bytes written", want, w.Off, ErrShortWrite, res)
+			err = &WriteError{Index: int(i), Off: w.Off, Len: int(want), Err: fmt.Errorf("%w: %d bytes written", ErrShortWrite, res)}
 		}
 	}
 	if err != nil && (b.err == nil || i < b.errIdx) {

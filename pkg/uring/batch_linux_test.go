@@ -5,6 +5,7 @@ package uring
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"testing"
@@ -151,6 +152,7 @@ func TestRing_Batch_Invalid(t *testing.T) {
 	for name, ws := range map[string][]Write{
 		"negative_offset": {{Bufs: [][]byte{{1}}, Off: 0}, {Bufs: [][]byte{{1}}, Off: -1}},
 		"too_many_bufs":   {{Bufs: tooMany}},
+		"negative_fd":     {{Bufs: [][]byte{{1}}, Off: 0, Fd: -1}},
 	} {
 		if err := r.WriteBatch(int(f.Fd()), ws, true); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%s: %v, want ErrInvalid", name, err)
@@ -263,5 +265,81 @@ func TestRing_SQPoll(t *testing.T) {
 	}
 	if st := r.Stats(); st.Submitted != st.Completed {
 		t.Errorf("stats %+v: submitted and completed differ", st)
+	}
+}
+
+// TestRing_Batch_PerWriteFd ensures a Write with its own Fd goes to that descriptor and one
+// without goes to the batch's, in one batch of single-buffer and vectored writes, whether
+// written with WriteBatch or with SubmitBatch and CompleteBatch.
+func TestRing_Batch_PerWriteFd(t *testing.T) {
+	for _, split := range []bool{false, true} {
+		t.Run(fmt.Sprintf("split=%v", split), func(t *testing.T) {
+			r := newRing(t, Options{Entries: 8})
+			a, b := tempFile(t, 1<<16), tempFile(t, 1<<16)
+			ws := batchOf(7, 6, 1024, 0)
+			inB := map[int]bool{1: true, 3: true, 4: true}
+			for i := range ws {
+				switch {
+				case inB[i]:
+					ws[i].Fd = int(b.Fd())
+				case i == 2:
+					ws[i].Fd = int(a.Fd()) // naming the batch's descriptor is the same as naming none
+				}
+			}
+			if split {
+				bt, err := r.SubmitBatch(int(a.Fd()), ws, true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := r.CompleteBatch(bt); err != nil {
+					t.Fatal(err)
+				}
+			} else if err := r.WriteBatch(int(a.Fd()), ws, true); err != nil {
+				t.Fatal(err)
+			}
+			zero := make([]byte, 1024)
+			for i, w := range ws {
+				want := bytes.Join(w.Bufs, nil)
+				here, other := a, b
+				if inB[i] {
+					here, other = b, a
+				}
+				if got := fileBytes(t, here, len(want), w.Off); !bytes.Equal(got, want) {
+					t.Errorf("write %d (fd %d) is not in its file", i, w.Fd)
+				}
+				if got := fileBytes(t, other, len(want), w.Off); !bytes.Equal(got, zero) {
+					t.Errorf("write %d (fd %d) reached the other file", i, w.Fd)
+				}
+			}
+		})
+	}
+}
+
+// TestRing_Batch_WriteError ensures a failed write's error is a *WriteError naming the
+// lowest-numbered failed write, its offset and size, that errors.Is sees the errno through it,
+// and that its message keeps the form "uring: write of N bytes at offset O: cause".
+func TestRing_Batch_WriteError(t *testing.T) {
+	r := newRing(t, Options{Entries: 8})
+	f := tempFile(t, 1<<16)
+	ro, err := os.Open(f.Name()) // a read-only descriptor: writes through it fail with EBADF
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	ws := batchOf(3, 5, 512, 0)
+	ws[1].Fd, ws[3].Fd = int(ro.Fd()), int(ro.Fd())
+	err = r.WriteBatch(int(f.Fd()), ws, true)
+	var we *WriteError
+	if !errors.As(err, &we) {
+		t.Fatalf("WriteBatch with writes to a read-only descriptor: %v, want a *WriteError", err)
+	}
+	if we.Index != 1 || we.Off != ws[1].Off || we.Len != 512 || !errors.Is(err, unix.EBADF) {
+		t.Errorf("WriteError = %+v (%v), want index 1, offset %d, 512 bytes, EBADF", *we, err, ws[1].Off)
+	}
+	if want := fmt.Sprintf("uring: write of 512 bytes at offset %d: %v", ws[1].Off, unix.EBADF); err.Error() != want {
+		t.Errorf("message %q, want %q", err.Error(), want)
+	}
+	for _, i := range []int{0, 2, 4} {
+		checkWrites(t, f, ws[i:i+1])
 	}
 }

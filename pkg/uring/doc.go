@@ -37,11 +37,25 @@
 // larger than the submission ring. The drain also covers the writes of earlier batches still
 // in flight, which is what a caller pipelining batches wants from a sync.
 //
+// # Descriptors and O_DIRECT
+//
+// A batch's writes go to the descriptor passed with it, except those that name their own in
+// Write.Fd, so that one submission can mix descriptors. Package disk uses this to send the
+// writes whose offset, lengths and buffer addresses meet the file's O_DIRECT alignment through
+// a second descriptor of the data file opened with O_DIRECT, and the others through the
+// buffered one: a direct write moves the bytes from the caller's buffer to the device without
+// copying them into the page cache, and leaves no dirty pages for the batch's datasync to
+// write back, so the sync waits for less. This package opens no files and imposes no
+// alignment: a misaligned O_DIRECT write completes with EINVAL like any failed request. The
+// datasync is issued on the batch's descriptor; since fdatasync(2) flushes a file, not a
+// descriptor, it covers the writes through every descriptor of that same file.
+//
 // # Results and errors
 //
 // Every completion of a batch is checked. A negative result becomes an error wrapping the
 // syscall.Errno (errors.Is(err, syscall.ENOSPC) works); a write that completed with fewer
-// bytes than asked becomes one wrapping ErrShortWrite. The remainder is not retried: the
+// bytes than asked becomes one wrapping ErrShortWrite. A failed write's error is a
+// *WriteError, which names the write's index in the batch. The remainder is not retried: the
 // datasync may already have run, so the caller must treat the batch as not durable and redo
 // it, with pwrite for instance. CompleteBatch reports the error of the lowest-numbered failed
 // request. An io_uring_enter failure other than EINTR (retried), EAGAIN and EBUSY (retried

@@ -2,6 +2,7 @@ package uring
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 )
 
@@ -77,3 +78,27 @@ func (e *SetupError) Unwrap() error { return e.Err }
 func (e *SetupError) Is(target error) bool {
 	return e.unsupported && (target == ErrUnsupported || target == errors.ErrUnsupported)
 }
+
+// WriteError reports the failure of one write of a batch, as WriteBatch and CompleteBatch
+// return it for the lowest-numbered failed request. Err is the kernel's syscall.Errno, or an
+// error wrapping ErrShortWrite; errors.Is sees through to it, and errors.As finds the
+// WriteError, so that a caller can tell which write failed.
+type WriteError struct {
+	// Index is the write's position in the batch's writes.
+	Index int
+	// Off is the write's file offset.
+	Off int64
+	// Len is the number of bytes the write asked for.
+	Len int
+	// Err is the cause.
+	Err error
+}
+
+// Error returns a message naming the write's size and offset and the cause.
+func (e *WriteError) Error() string {
+	return "uring: write of " + strconv.Itoa(e.Len) + " bytes at offset " +
+		strconv.FormatInt(e.Off, 10) + ": " + e.Err.Error()
+}
+
+// Unwrap returns the cause.
+func (e *WriteError) Unwrap() error { return e.Err }

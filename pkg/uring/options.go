@@ -24,7 +24,7 @@ type Options struct {
 }
 
 // Write is one positioned write of a batch: its buffers, concatenated in order, go to the
-// file at offset Off.
+// file at offset Off, through the batch's descriptor or the write's own (Fd).
 type Write struct {
 	// Bufs are the bytes to write. One non-empty buffer becomes IORING_OP_WRITE; several
 	// become IORING_OP_WRITEV (at most 1024). Empty buffers are skipped, and a Write with no
@@ -32,6 +32,13 @@ type Write struct {
 	Bufs [][]byte
 	// Off is the file offset of the first byte.
 	Off int64
+	// Fd, if not zero, is the descriptor the write goes to instead of the batch's, so that one
+	// batch can mix descriptors: for instance a buffered and an O_DIRECT descriptor of the
+	// same file. Zero means the batch's descriptor (so descriptor 0 can only be a batch's).
+	// The batch's datasync is issued on the batch's descriptor: it covers writes through
+	// another descriptor only when that one refers to the same file, since fdatasync(2)
+	// flushes a file, not a descriptor.
+	Fd int
 }
 
 // Stats are a Ring's counters since New.
