@@ -255,6 +255,12 @@ func (c *config) describeStore() string {
 		fmtBytes(def(int64(p.BatchBytes), feox.DefaultBatchBytes)),
 		time.Duration(def(int64(p.FlushInterval), int64(feox.DefaultFlushInterval))),
 		onOff(!p.DisableCoalesce), p.IO, def(int64(p.QueueDepth), feox.DefaultQueueDepth))
+	if p.SQPoll {
+		b.WriteString(", sqpoll")
+	}
+	if p.DirectIO {
+		b.WriteString(", direct I/O")
+	}
 	fmt.Fprintf(&b, "; max memory %s, cache %s, file size %s", fmtBytes(def(o.MaxMemory, feox.DefaultMaxMemory)),
 		onOff(!o.DisableCache), fmtBytes(def(o.FileSize, feox.DefaultFileSize)))
 	return b.String()

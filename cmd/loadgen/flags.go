@@ -253,7 +253,7 @@ func flagGroups() []struct {
 		names []string
 	}{
 		{"Store (feox.Options)", []string{"path", "mem", "file-size", "max-memory", "no-cache", "ttl-sweep-interval", "log-level"}},
-		{"Write pipeline (feox.PipelineOptions)", []string{"shards", "ring-size", "batch-entries", "batch-bytes", "flush-interval", "no-coalesce", "io", "queue-depth", "sqpoll"}},
+		{"Write pipeline (feox.PipelineOptions)", []string{"shards", "ring-size", "batch-entries", "batch-bytes", "flush-interval", "no-coalesce", "io", "queue-depth", "sqpoll", "direct-io"}},
 		{"Workload", []string{"workload", "read-ratio", "distribution", "zipfian-constant", "scan-length", "keys", "key-size", "value-size", "goroutines", "duration", "ops", "rate", "warmup", "seed", "flush-every"}},
 		{"Output", []string{"quiet", "json", "csv", "cpuprofile"}},
 		{"Sweeps", []string{"sweep", "chart"}},
@@ -294,6 +294,7 @@ func (c *config) flagSet() *flag.FlagSet {
 	fs.Var(ioFlag{&p.IO}, "io", "I/O backend: auto, uring or pwrite")
 	fs.Var(intSizeFlag{&p.QueueDepth}, "queue-depth", storeDefault("io_uring submission queue entries per shard", feox.DefaultQueueDepth))
 	fs.BoolVar(&p.SQPoll, "sqpoll", p.SQPoll, "poll each shard's io_uring submission queue from a kernel thread")
+	fs.BoolVar(&p.DirectIO, "direct-io", p.DirectIO, "write batches with O_DIRECT where the filesystem allows it")
 
 	fs.StringVar(&c.workload, "workload", c.workload, "workload: "+workload.Names())
 	fs.Float64Var(&c.readRatio, "read-ratio", c.readRatio, "share of reads of the mixed workload (the rest are updates)")

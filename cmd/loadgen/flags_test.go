@@ -41,6 +41,7 @@ func flagCases() []struct {
 		{"io", []string{"--io=auto"}, func(c *config) { c.opts.Pipeline.IO = feox.IOAuto }},
 		{"queue-depth", []string{"--queue-depth=32"}, func(c *config) { c.opts.Pipeline.QueueDepth = 32 }},
 		{"sqpoll", []string{"--sqpoll"}, func(c *config) { c.opts.Pipeline.SQPoll = true }},
+		{"direct-io", []string{"--direct-io"}, func(c *config) { c.opts.Pipeline.DirectIO = true }},
 		{"workload", []string{"--workload=ycsb-e"}, func(c *config) { c.workload = "ycsb-e" }},
 		{"read-ratio", []string{"--workload=mixed", "--read-ratio=0.9"}, func(c *config) { c.workload, c.readRatio = "mixed", 0.9 }},
 		{"distribution", []string{"--distribution=latest"}, func(c *config) { c.dist = "latest" }},

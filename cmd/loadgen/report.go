@@ -206,6 +206,13 @@ func writeText(w io.Writer, pr *pointResult) error {
 		na(p.BatchSeconds, fmtSecs), na(p.CoalesceSeconds, fmtSecs), na(p.SubmitSeconds, fmtSecs), na(p.CompleteSeconds, fmtSecs)))
 	pt.add("disk", fmt.Sprintf("file %s, live %s, written %s, read %s", na(p.FileBytes, fmtSize),
 		na(p.LiveBytes, fmtSize), na(p.BytesWritten, fmtSize), na(p.BytesRead, fmtSize)))
+	if pr.cfg.opts.Pipeline.DirectIO && !pr.cfg.mem {
+		state := "on"
+		if !r.after.DirectIO {
+			state = "off: the filesystem does not allow it, writes are buffered"
+		}
+		pt.add("direct I/O", state)
+	}
 	if a := r.after; a.DiskBytes > 0 {
 		pt.add("cleaner", fmt.Sprintf("garbage %s (fragmentation %s), free %s; %d segments erased, %d records moved since open",
 			fmtBytes(a.DiskGarbageBytes), fmtPct(a.Fragmentation), fmtBytes(a.DiskFreeBytes), a.SegmentsCleaned, a.RecordsMoved))

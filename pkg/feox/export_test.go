@@ -170,3 +170,12 @@ func (s *Store) PauseCleaner() (resume func()) {
 	s.fs.cleanMu.Lock()
 	return s.fs.cleanMu.Unlock
 }
+
+// DirectStatus reports the data file's O_DIRECT state and write counts (zero in memory-only
+// mode).
+func (s *Store) DirectStatus() disk.DirectStatus {
+	if s.fs == nil {
+		return disk.DirectStatus{}
+	}
+	return s.fs.file.Direct()
+}

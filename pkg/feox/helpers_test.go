@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -17,21 +15,15 @@ import (
 const waitBound = 10 * time.Second
 
 // testIOEnv names the environment variable that picks the I/O backend of the persistent stores
-// the tests open: "uring", "pwrite" or "auto" (the default). CI runs the suite once per value.
+// the tests open: "uring", "pwrite", "auto" (the default), or "direct" (io_uring with
+// Pipeline.DirectIO). CI runs the suite once per value.
 const testIOEnv = "FEOX_TEST_IO"
 
 // openIO is feox.Open with the I/O backend chosen by testIOEnv when opts leaves it at IOAuto.
 func openIO(opts feox.Options) (*feox.Store, error) {
-	if opts.Pipeline.IO == feox.IOAuto {
-		switch os.Getenv(testIOEnv) {
-		case "uring":
-			opts.Pipeline.IO = feox.IOUring
-		case "pwrite":
-			opts.Pipeline.IO = feox.IOPwrite
-		case "", "auto":
-		default:
-			return nil, fmt.Errorf("%s=%q: want uring, pwrite or auto", testIOEnv, os.Getenv(testIOEnv))
-		}
+	opts, err := withTestIO(opts)
+	if err != nil {
+		return nil, err
 	}
 	return feox.Open(opts)
 }

@@ -99,6 +99,12 @@ type PipelineOptions struct {
 	// that submitting a batch needs no system call while the thread is awake (off by
 	// default: the thread costs a CPU while it spins).
 	SQPoll bool
+	// DirectIO writes batches with O_DIRECT where the data file's filesystem reports direct
+	// I/O alignments that suit 512-byte sectors (statx STATX_DIOALIGN, Linux), bypassing the
+	// page cache; elsewhere writes stay buffered and the store logs it once. Off by default:
+	// on the machines measured it was slower than buffered writes (docs/DECISIONS.md, 11).
+	// Stats.DirectIO reports whether it is in effect.
+	DirectIO bool
 }
 
 // withDefaults validates o and returns a copy with every zero field set to its default.

@@ -127,7 +127,12 @@ func newFileBackend(fs *fileStore, w disk.AsyncWriter, crash func(string), stale
 	return be
 }
 
-var zeroSector = make([]byte, sectorSize)
+// bufAlign is the memory alignment of every buffer the store writes from: a page, enough for
+// the O_DIRECT alignment of any filesystem that allows sector writes (see disk.EnableDirect).
+const bufAlign = 4096
+
+// zeroSector is one sector of zeros, the usual content of a zeroing write.
+var zeroSector = disk.AlignedBuffer(sectorSize, bufAlign)
 
 // skip reports whether the backend leaves e unwritten: a move of a version that is no longer
 // where the cleaner found it, or no longer counts; or a retried value whose key has a newer
@@ -168,7 +173,7 @@ func (be *fileBackend) Submit(b *stages.Batch) error {
 	}
 	f.exts, f.segs = exts, segs
 	batchNo := fs.batch.Add(1)
-	f.buf = f.buf[:0]
+	f.buf = batchBuffer(f.buf, exts)
 	for j, i := range be.write {
 		e := &b.Entries[i]
 		kind := format.KindValue
@@ -297,7 +302,21 @@ func zeros(n uint64) []byte {
 	if n == sectorSize {
 		return zeroSector
 	}
-	return make([]byte, n)
+	return disk.AlignedBuffer(int(n), bufAlign)
+}
+
+// batchBuffer returns an empty buffer, aligned to bufAlign, with room for the records of exts
+// encoded one after another: buf emptied if it has the room, else a new one, so that encoding
+// never moves the bytes to memory of another alignment.
+func batchBuffer(buf []byte, exts []alloc.Extent) []byte {
+	var n uint64
+	for _, e := range exts {
+		n += e.Len * sectorSize
+	}
+	if uint64(cap(buf)) >= n {
+		return buf[:0]
+	}
+	return disk.AlignedBuffer(int(max(n, 2*uint64(cap(buf)))), bufAlign)[:0]
 }
 
 // addRuns adds the writes of buf, the encoded batch, one per run of adjacent extents.
@@ -598,6 +617,15 @@ func (s *Store) openFile() error {
 		if fs.reader, err = f.UringReader(readRingEntries); err != nil {
 			f.Close()
 			return fmt.Errorf("feox: IOUring requested: %w", errors.Join(errors.ErrUnsupported, err))
+		}
+	}
+	if o.Pipeline.DirectIO {
+		on, err := f.EnableDirect()
+		switch {
+		case err != nil:
+			s.log.Warn().Err(err).Msg("feox: DirectIO asked for, writes stay buffered")
+		case !on:
+			s.log.Warn().Str("path", o.Path).Msg("feox: DirectIO asked for, but the filesystem reports no usable direct I/O alignment; writes stay buffered")
 		}
 	}
 	s.backends = make([]*fileBackend, o.Pipeline.Shards)

@@ -36,9 +36,11 @@ func withTestIO(opts feox.Options) (feox.Options, error) {
 		opts.Pipeline.IO = feox.IOUring
 	case "pwrite":
 		opts.Pipeline.IO = feox.IOPwrite
+	case "direct":
+		opts.Pipeline.IO, opts.Pipeline.DirectIO = feox.IOUring, true
 	case "", "auto":
 	default:
-		return opts, fmt.Errorf("%s=%q: want uring, pwrite or auto", testIOEnv, v)
+		return opts, fmt.Errorf("%s=%q: want uring, pwrite, direct or auto", testIOEnv, v)
 	}
 	return opts, nil
 }

@@ -54,6 +54,10 @@ type Stats struct {
 	DiskFreeBytes, DiskGarbageBytes, SegmentsCleaned, RecordsMoved int64
 	Fragmentation                                                  float64
 
+	// DirectIO reports that batches go to the data file with O_DIRECT (Pipeline.DirectIO was
+	// asked for and the filesystem allows it); false in memory-only mode.
+	DirectIO bool
+
 	// Pipeline detail (0 in memory-only mode): the mean and largest number of entries per batch,
 	// the largest number of items seen waiting in one ring, flush barriers, and the time spent
 	// in each stage (batches open, coalescing, submitting, waiting for completion), summed
@@ -129,6 +133,7 @@ func (s *Store) Stats() Stats {
 		st.CorruptRecords = fs.corrupt.Load()
 		st.BytesRead = fs.read.Load()
 		st.DiskFreeBytes, st.DiskGarbageBytes = fs.diskSpace()
+		st.DirectIO = fs.file.Direct().On
 		if total := st.DiskLiveBytes + st.DiskGarbageBytes; total > 0 {
 			st.Fragmentation = float64(st.DiskGarbageBytes) / float64(total)
 		}
