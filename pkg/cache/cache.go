@@ -57,7 +57,7 @@ type Config struct {
 type Stats struct {
 	Resident     int64  // bytes of the live entries (admitted, not removed, not evicted)
 	Len          int    // number of live entries
-	Admits       uint64 // calls to Admit
+	Admits       uint64 // calls to Admit and AdmitHandle
 	Removes      uint64 // Remove calls that forgot a live entry
 	Evictions    uint64 // entries evicted (fn returned true)
 	EvictedBytes uint64 // bytes of the evicted entries
@@ -71,7 +71,7 @@ type Stats struct {
 //
 // A Handle is bound to one admission: once removed or evicted it never becomes live again,
 // and a value made resident again needs a new Admit and a new Handle. A Handle belongs to
-// the Cache that returned it and must not be passed to another.
+// the Cache that returned or admitted it and must not be passed to another.
 type Handle[T any] struct {
 	ref   atomic.Uint32 // reference bit: 1 once touched since the hand last passed
 	state atomic.Uint32 // one of the state constants
@@ -101,6 +101,10 @@ type Cache[T any] struct {
 
 	resident atomic.Int64 // bytes of live entries
 	live     atomic.Int64 // number of live entries
+	// tombs is the number of removed entries still in the ring (tombstones). Remove adds
+	// one after its CAS; the pops and resizes that drop tombstones, under mu, subtract them,
+	// so it may read one low for a moment.
+	tombs atomic.Int64
 	draining atomic.Bool  // the high watermark was crossed and the low one not yet reached
 
 	admits       atomic.Uint64
@@ -159,6 +163,7 @@ func (c *Cache[T]) AdmitHandle(h *Handle[T], v T, bytes int64) {
 		panic("cache: AdmitHandle of a Handle that was already admitted")
 	}
 	h.bytes, h.v = max(bytes, 0), v
+	h.ref.Store(0) // a Touch before admission does not count
 	// No ordering needed: no other goroutine can see h yet; the mutex (for the evictor) and
 	// the caller's hand-off of h (for Remove) publish it.
 	h.state.Store(stateLive)
@@ -190,9 +195,11 @@ func (c *Cache[T]) Touch(h *Handle[T]) {
 // reference to the value. Removing a nil Handle, or one already removed or evicted, does
 // nothing.
 //
-// Remove takes no lock. If Evict is calling fn for h at that moment, Remove waits for fn to
-// return (fn must therefore not call Remove); if fn accepted, the entry counts as evicted
-// and Remove does nothing more. After Remove returns, fn is never called for h.
+// Remove never waits for the cache's lock: when tombstones (removed entries still in the
+// ring) outnumber the live entries, it compacts the ring if it can take the lock at once. If
+// Evict is calling fn for h at that moment, Remove waits for fn to return (fn must therefore
+// not call Remove); if fn accepted, the entry counts as evicted and Remove does nothing more.
+// After Remove returns, fn is never called for h.
 func (c *Cache[T]) Remove(h *Handle[T]) {
 	if h == nil {
 		return
@@ -210,6 +217,17 @@ func (c *Cache[T]) Remove(h *Handle[T]) {
 			c.resident.Add(-h.bytes)
 			c.live.Add(-1)
 			c.removes.Add(1)
+			c.tombs.Add(1)
+			if c.tooManyTombs() && c.mu.TryLock() {
+				// A phase of removals without admissions: nothing else would drop the
+				// tombstones, which keep their Handles (and, with AdmitHandle, the memory
+				// around them) reachable. Never blocks: if the lock is busy, its holder
+				// or a later Remove compacts.
+				if c.tooManyTombs() {
+					c.resize()
+				}
+				c.mu.Unlock()
+			}
 			return
 		case stateEvicting:
 			if c.removeWait != nil {
@@ -284,6 +302,7 @@ func (c *Cache[T]) Evict(fn func(v T) bool) (n int, bytes int64) {
 		h := c.slots[c.head]
 		if h.state.Load() == stateRemoved { // tombstone: a seq-cst load sees Remove's CAS
 			c.pop()
+			c.tombs.Add(-1)
 			continue
 		}
 		examined++
@@ -299,6 +318,7 @@ func (c *Cache[T]) Evict(fn func(v T) bool) (n int, bytes int64) {
 		// earlier fn's read of it before our read below.
 		if !h.state.CompareAndSwap(stateLive, stateEvicting) {
 			c.pop() // removed since the load above: a tombstone after all
+			c.tombs.Add(-1)
 			continue
 		}
 		if !fn(h.v) {
@@ -331,9 +351,17 @@ func (c *Cache[T]) Evict(fn func(v T) bool) (n int, bytes int64) {
 	return n, bytes
 }
 
+// tooManyTombs reports whether the ring holds more tombstones than live entries (and more
+// than minSlots): the point at which a compaction pays for itself, O(1) amortized over the
+// removals that made the tombstones.
+func (c *Cache[T]) tooManyTombs() bool {
+	t := c.tombs.Load()
+	return t > minSlots && t > c.live.Load()
+}
+
 // push appends h at the tail of the ring, just behind the hand. c.mu must be held.
 func (c *Cache[T]) push(h *Handle[T]) {
-	if c.n == len(c.slots) {
+	if c.n == len(c.slots) || c.tooManyTombs() {
 		c.resize()
 	}
 	c.slots[(c.head+c.n)&(len(c.slots)-1)] = h
@@ -358,9 +386,10 @@ func (c *Cache[T]) rotate() {
 
 // resize copies the ring, in order from the hand, into a new slot array of twice as many
 // slots as it keeps entries (at least minSlots), dropping tombstones on the way. c.mu must
-// be held. It runs when push finds the ring full and when Evict leaves it under a quarter
-// full; either way the new ring is at most half full, so the copying is O(1) amortized per
-// push and pop (see the package documentation).
+// be held. It runs when push finds the ring full, when Evict leaves it under a quarter
+// full, and when tombstones outnumber live entries; the new ring is at most half full and
+// holds no tombstone, so the copying is O(1) amortized per push, pop and removal (see the
+// package documentation).
 func (c *Cache[T]) resize() {
 	keep := 0
 	for i := range c.n {
@@ -383,5 +412,6 @@ func (c *Cache[T]) resize() {
 			j++
 		}
 	}
+	c.tombs.Add(-int64(c.n - j))
 	c.slots, c.head, c.n = slots, 0, j
 }

@@ -2,9 +2,11 @@ package cache
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
+	"weak"
 )
 
 // admitN admits n entries of size bytes each with values start, start+1, ... and returns
@@ -265,12 +267,21 @@ func TestCache_Resize(t *testing.T) {
 	if len(c.slots) != 1024 {
 		t.Fatalf("%d slots for 1024 entries; want 1024", len(c.slots))
 	}
-	for _, h := range hs[:1000] {
-		c.Remove(h)
+	for _, h := range hs[:400] {
+		c.Remove(h) // fewer tombstones than live entries: no compaction yet
 	}
-	admitN(c, 1024, 1, 1) // ring full: compacts 24 live entries plus the new one into 64 slots
-	if len(c.slots) != 64 || c.n != 25 {
-		t.Fatalf("%d slots, %d occupied; want 64, 25", len(c.slots), c.n)
+	if len(c.slots) != 1024 || c.n != 1024 {
+		t.Fatalf("%d slots, %d occupied after 400 removals; want 1024, 1024", len(c.slots), c.n)
+	}
+	admitN(c, 1024, 1, 1) // ring full: compacts 624 live entries plus the new one into 2048 slots
+	if len(c.slots) != 2048 || c.n != 625 {
+		t.Fatalf("%d slots, %d occupied; want 2048, 625", len(c.slots), c.n)
+	}
+	for _, h := range hs[400:1000] {
+		c.Remove(h) // tombstones outnumber live entries: Remove compacts
+	}
+	if tombs := c.n - c.Len(); tombs > max(c.Len(), minSlots)+1 {
+		t.Fatalf("%d tombstones beside %d live entries after 600 more removals", tombs, c.Len())
 	}
 	if err := c.checkInvariants(); err != nil {
 		t.Fatal(err)
@@ -341,4 +352,62 @@ func TestAdmitHandle(t *testing.T) {
 		}
 	}()
 	c.AdmitHandle(&a.ce, a, 1)
+}
+
+// TestAdmitHandle_TombstonesBounded checks that removed entries embedded in their owners do not
+// keep the owners reachable without bound: neither in a phase of removals alone (nothing is
+// admitted, nothing evicted) nor under updates that admit a new owner and remove the old one.
+// Weak pointers tell which owners the collector could free.
+func TestAdmitHandle_TombstonesBounded(t *testing.T) {
+	alive := func(ws []weak.Pointer[owner]) int {
+		runtime.GC()
+		n := 0
+		for _, w := range ws {
+			if w.Value() != nil {
+				n++
+			}
+		}
+		return n
+	}
+	t.Run("removals", func(t *testing.T) {
+		c := New[*owner](Config{HighWatermark: 1 << 40})
+		var ws []weak.Pointer[owner]
+		for range 1000 {
+			o := &owner{}
+			c.AdmitHandle(&o.ce, o, 1)
+			ws = append(ws, weak.Make(o))
+		}
+		for _, w := range ws {
+			c.Remove(&w.Value().ce)
+		}
+		// At most minSlots+1 tombstones wait for the next compaction.
+		if n := alive(ws); n > minSlots+1 {
+			t.Fatalf("%d of 1000 removed owners still reachable, want at most %d", n, minSlots+1)
+		}
+		runtime.KeepAlive(c) // the ring is what would keep them
+	})
+	t.Run("updates", func(t *testing.T) {
+		const live = 100
+		c := New[*owner](Config{HighWatermark: 1 << 40})
+		cur := make([]*owner, live)
+		var ws []weak.Pointer[owner]
+		for i := range 20000 {
+			o := &owner{}
+			c.AdmitHandle(&o.ce, o, 1)
+			ws = append(ws, weak.Make(o))
+			if old := cur[i%live]; old != nil {
+				c.Remove(&old.ce)
+			}
+			cur[i%live] = o
+		}
+		// The live owners, and at most as many tombstones again (plus one over the bound).
+		if n := alive(ws); n > 2*live+1 {
+			t.Fatalf("%d owners reachable with %d live, want at most %d", n, live, 2*live+1)
+		}
+		if st := c.Stats(); st.Len != live {
+			t.Fatalf("Len = %d, want %d", st.Len, live)
+		}
+		runtime.KeepAlive(cur)
+		runtime.KeepAlive(c)
+	})
 }

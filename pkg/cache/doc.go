@@ -56,7 +56,8 @@
 // never bring a stale value back:
 //
 //   - The owner admits a value when the version becomes durable (or when it reads the value
-//     back from disk) and stores the returned Handle in that version, next to the value.
+//     back from disk) and stores the returned Handle in that version, next to the value, or
+//     embeds the Handle in the version and admits it with AdmitHandle.
 //   - A new version of the key gets a new Handle from its own Admit; the owner Removes the old
 //     version's Handle when the old version is superseded or deleted, or when it drops the
 //     value itself.
@@ -116,8 +117,12 @@
 // reference bit, the state, the size and the value.
 //
 // Memory: one Handle (two 32-bit words, the size and the T) per admission, allocated by
-// Admit, plus 8 bytes of slot. A removed entry's T is cleared by Remove at once; only its
-// small Handle stays reachable from its tombstone until the hand or a resize drops it.
+// Admit or embedded by the owner in the structure that holds the value (AdmitHandle), plus 8
+// bytes of slot. A removed entry's T is cleared by Remove at once, but its Handle stays
+// reachable from its tombstone until the hand or a resize drops it; an embedded Handle keeps
+// the whole structure around it reachable. Tombstones are therefore bounded: when they
+// outnumber the live entries (and minSlots), the next Admit, or the Remove that made one too
+// many if it can take the lock without waiting, compacts the ring.
 //
 // # Measured
 //

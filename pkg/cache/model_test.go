@@ -112,7 +112,7 @@ func (c *Cache[T]) checkInvariants() error {
 	if c.n > len(c.slots) || c.n < 0 {
 		return fmt.Errorf("occupied %d out of range [0, %d]", c.n, len(c.slots))
 	}
-	var live, bytes int64
+	var live, bytes, tombs int64
 	for i := range len(c.slots) {
 		h := c.slots[(c.head+i)&(len(c.slots)-1)]
 		if i >= c.n {
@@ -126,10 +126,15 @@ func (c *Cache[T]) checkInvariants() error {
 			live++
 			bytes += h.bytes
 		case stateRemoved:
+			tombs++
 		default:
 			return fmt.Errorf("slot %d holds a handle in state %d", i, s)
 		}
 	}
+	if tombs != c.tombs.Load() {
+		return fmt.Errorf("ring holds %d tombstones, the counter says %d", tombs, c.tombs.Load())
+	}
+
 	if live != c.live.Load() || bytes != c.resident.Load() {
 		return fmt.Errorf("ring holds %d entries of %d bytes, counters say %d and %d",
 			live, bytes, c.live.Load(), c.resident.Load())
