@@ -104,8 +104,8 @@ type Cache[T any] struct {
 	// tombs is the number of removed entries still in the ring (tombstones). Remove adds
 	// one after its CAS; the pops and resizes that drop tombstones, under mu, subtract them,
 	// so it may read one low for a moment.
-	tombs atomic.Int64
-	draining atomic.Bool  // the high watermark was crossed and the low one not yet reached
+	tombs    atomic.Int64
+	draining atomic.Bool // the high watermark was crossed and the low one not yet reached
 
 	admits       atomic.Uint64
 	removes      atomic.Uint64
