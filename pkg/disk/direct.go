@@ -5,14 +5,11 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"time"
 	"unsafe"
 
 	"github.com/feoxdb/feox-go/pkg/format"
 )
-
-// maxMemAlign is the largest buffer alignment EnableDirect accepts: AlignedBuffer pays up to
-// that many bytes per buffer, and a page is what every known filesystem asks at most.
-const maxMemAlign = 4096
 
 // directFile is a File's second descriptor, opened with O_DIRECT, with the alignments its
 // writes need. It does not change once EnableDirect has published it.
@@ -36,8 +33,8 @@ type DirectStatus struct {
 	// OffAlign is the alignment of file offsets and buffer lengths a direct write needs; it
 	// divides format.SectorSize. 0 when direct writes were never enabled.
 	OffAlign int
-	// FellBack reports that a direct write failed with EINVAL: it was redone through the
-	// buffered descriptor and direct writes are off for the rest of the File's life.
+	// FellBack reports that a direct write failed with EINVAL: direct writes are off for the
+	// rest of the File's life (the write was redone buffered, or its io_uring batch failed).
 	FellBack bool
 	// DirectWrites counts the writes (one WriteAt call, or one Write of a batch) sent through
 	// the O_DIRECT descriptor, including any that then fell back.
@@ -50,16 +47,19 @@ type DirectStatus struct {
 // usableDirect reports whether the O_DIRECT alignments a filesystem reports for a file (statx
 // dio_mem_align and dio_offset_align; zero when it reports none) let this package write
 // directly: every offset and length it writes is a multiple of format.SectorSize, so the
-// offset alignment must divide that, and buffers can be aligned to at most maxMemAlign.
+// offset alignment must divide that. So must the memory alignment: a batch encoded into one
+// aligned buffer is written as several runs, each starting a whole number of sectors into the
+// buffer, and with a coarser memory alignment some runs of a batch would go direct and others
+// buffered, the mix that can leave stale bytes in the page cache.
 func usableDirect(memAlign, offAlign uint32) bool {
 	return offAlign != 0 && offAlign <= format.SectorSize && format.SectorSize%offAlign == 0 &&
-		memAlign != 0 && memAlign <= maxMemAlign && maxMemAlign%memAlign == 0
+		memAlign != 0 && memAlign <= format.SectorSize && format.SectorSize%memAlign == 0
 }
 
 // EnableDirect turns on O_DIRECT writes where the file allows them and reports whether it
 // did. On Linux it asks the kernel (statx STATX_DIOALIGN) for the file's direct I/O
 // alignments; when the kernel reports them and they suit sector writes (an offset alignment
-// dividing format.SectorSize, a memory alignment dividing 4096), it opens the file's path a
+// dividing format.SectorSize, a memory alignment dividing format.SectorSize), it opens the file's path a
 // second time with O_WRONLY|O_DIRECT, checks that the new descriptor refers to the same file
 // (device and inode), and keeps it. Otherwise it returns false and writes stay buffered; it
 // never writes to the file to find out. Elsewhere it always returns false, nil. An error
@@ -71,8 +71,10 @@ func usableDirect(memAlign, offAlign uint32) bool {
 // of the alignments (see Direct and AlignedBuffer), and through the buffered descriptor
 // otherwise. A direct write bypasses the page cache: the bytes go from the caller's buffer to
 // the device, with no copy and no dirty pages left for the next Sync to write back. If a
-// direct write fails with EINVAL, it is redone through the buffered descriptor and direct
-// writes are turned off for good (DirectStatus.FellBack). Sync, SyncAll, Punch and reads keep
+// direct write fails with EINVAL, direct writes are turned off for good
+// (DirectStatus.FellBack): WriteAt and the pwrite writer redo the write through the buffered
+// descriptor, and the io_uring writer fails the batch, which goes buffered when written again.
+// Buffered writes after that wait for the direct writes still in flight. Sync, SyncAll, Punch and reads keep
 // using the buffered descriptor (see Sync and ReadAt for why that is enough).
 //
 // The kernel keeps the page cache coherent for a direct write: it writes back and drops the
@@ -129,14 +131,51 @@ func (f *File) activeDirect() *directFile {
 // fallBack turns direct writes off after one failed with EINVAL. The descriptor stays open
 // until Close, since writes on other goroutines may be using it.
 func (f *File) fallBack() {
-	f.directOff.Store(true) // a lone flag: it publishes nothing else
+	f.directOff.Store(true) // seq-cst: ordered against the Add of startDirect (see there)
 }
 
-// writeDirect writes bufs at off through d. A failure with EINVAL is retried once through the
-// buffered descriptor, and turns direct writes off.
+// startDirect counts n direct writes as in flight and reports whether they may go direct.
+// It returns false, counting nothing, once direct writes fell back. The count is raised
+// before the flag is read, and fallBack sets the flag before awaitDirect reads the count:
+// with sequentially consistent atomics, either the writes see the flag and go buffered, or
+// a buffered write after the fallback sees them counted and waits for them.
+func (f *File) startDirect(n int) bool {
+	f.directInflight.Add(int64(n))
+	if f.directOff.Load() {
+		f.directInflight.Add(-int64(n))
+		return false
+	}
+	return true
+}
+
+// endDirect records that n direct writes counted by startDirect are complete.
+func (f *File) endDirect(n int) { f.directInflight.Add(-int64(n)) }
+
+// awaitDirect makes a buffered write after a fallback wait until no direct write is in
+// flight. A buffered write dirtying a page while a direct write to another part of that page
+// is in flight can leave the page cache with the direct write's old bytes, which writeback
+// would then put back on disk. Before any fallback the caller keeps the two apart (the store
+// makes every write eligible), so there is nothing to wait for. The wait is a short poll: a
+// fallback happens at most once per File, and the writes it waits for are already in the
+// kernel.
+func (f *File) awaitDirect() {
+	if !f.directOff.Load() {
+		return
+	}
+	for f.directInflight.Load() > 0 {
+		time.Sleep(50 * time.Microsecond)
+	}
+}
+
+// writeDirect writes bufs at off through d. A failure with EINVAL turns direct writes off and
+// is redone through the buffered descriptor, once every other direct write in flight is done.
 func (f *File) writeDirect(d *directFile, bufs [][]byte, off int64) error {
+	if !f.startDirect(1) {
+		return f.writeBuffered(bufs, off) // fell back since the caller routed the write
+	}
 	f.directWrites.Add(1)
 	err := writev(d.f, bufs, off)
+	f.endDirect(1)
 	switch {
 	case err == nil:
 		return nil
@@ -149,6 +188,7 @@ func (f *File) writeDirect(d *directFile, bufs [][]byte, off int64) error {
 
 // writeBuffered writes bufs at off through the buffered descriptor.
 func (f *File) writeBuffered(bufs [][]byte, off int64) error {
+	f.awaitDirect()
 	f.bufferedWrites.Add(1)
 	if err := writev(f.f, bufs, off); err != nil {
 		return fmt.Errorf("disk: write at %d in %q: %w", off, f.path, errFull(err))

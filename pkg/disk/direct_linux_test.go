@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"testing"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -460,4 +461,40 @@ func TestFile_Close_NoDescriptorLeak(t *testing.T) {
 		t.Errorf("%d descriptors open after closing the Files, %d before", after, before)
 	}
 	runtime.KeepAlive(files)
+}
+
+// TestFile_Fallback_WaitsForDirectInFlight ensures that after a fallback a buffered write waits
+// until no direct write is in flight, for every writer, and that a write routed direct after
+// the fallback goes buffered instead.
+func TestFile_Fallback_WaitsForDirectInFlight(t *testing.T) {
+	for _, kind := range writerKinds {
+		t.Run("io="+kind.name, func(t *testing.T) {
+			f := openDirectNew(t, 1<<20)
+			w := kind.make(t, f)
+			defer w.Close()
+			if !f.startDirect(1) { // a direct write of some other batch, still in the kernel
+				t.Fatal("startDirect refused before any fallback")
+			}
+			f.fallBack()
+			if f.startDirect(1) {
+				t.Fatal("startDirect accepted a write after the fallback")
+			}
+			ws := []Write{{Bufs: [][]byte{alignedPattern(4096, 7)}, Off: format.DataStart}}
+			done := make(chan error, 1)
+			go func() { done <- w.WriteBatch(ws) }()
+			select {
+			case err := <-done:
+				t.Fatalf("buffered batch finished (%v) while a direct write was in flight", err)
+			case <-time.After(50 * time.Millisecond):
+			}
+			f.endDirect(1)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			checkBatch(t, f, ws, "after the wait")
+			if st := f.Direct(); st.DirectWrites != 0 || st.BufferedWrites != 1 {
+				t.Errorf("Direct() = %+v, want the one write buffered", st)
+			}
+		})
+	}
 }

@@ -20,8 +20,10 @@
 // from ordinary heap memory (4 KiB pages) can be slower than a buffered one on a device that
 // takes few segments per request (BenchmarkBatchWrite measures both ways).
 // AlignedBuffer allocates buffers such writes can use. If the kernel still refuses a
-// direct write (EINVAL), it is redone through the buffered descriptor and direct writes are
-// turned off; File.Direct reports it. The header writes of a new store, reads, data syncs,
+// direct write (EINVAL), direct writes are turned off (File.Direct reports it); WriteAt and
+// the pwrite writer redo the write through the buffered descriptor, the io_uring writer fails
+// its batch, to be written again buffered. A buffered write after that waits until no direct
+// write is in flight, so that the two never share a page at the same time. The header writes of a new store, reads, data syncs,
 // Punch and SyncAll always use the buffered descriptor.
 package disk
 
@@ -68,6 +70,10 @@ type File struct {
 	// direct is the O_DIRECT descriptor, nil until EnableDirect succeeds; set once.
 	direct    atomic.Pointer[directFile]
 	directOff atomic.Bool // a direct write failed with EINVAL: direct writes are off
+	// directInflight counts the direct writes started and not yet known to be complete (a
+	// pwrite returned, an io_uring batch reaped). After a fallback, buffered writes wait for
+	// it to reach zero (see awaitDirect).
+	directInflight atomic.Int64
 	// The counters of DirectStatus: atomic so that Direct may read them while writers add;
 	// they order nothing else.
 	directWrites, bufferedWrites atomic.Uint64

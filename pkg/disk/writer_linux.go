@@ -22,9 +22,9 @@ const uringRings = 2
 //
 // With direct writes on (File.EnableDirect), each write of a batch is submitted on the
 // O_DIRECT or the buffered descriptor as PwriteWriter would send it, and the fdatasync on the
-// buffered one, which covers both (see File.Sync). If the batch fails because a direct write
-// completed with EINVAL, direct writes are turned off and the whole batch is written again
-// with pwrite through the buffered descriptor and synced; in Wait for a submitted batch.
+// buffered one, which covers both (see File.Sync). If a direct write completes with EINVAL,
+// direct writes are turned off and the batch fails; written again, it goes buffered, once no
+// direct write of another batch is in flight.
 func (f *File) UringWriter(entries uint32, sqpoll bool) (Writer, error) {
 	u := &uringWriter{f: f, free: make(chan *uring.Ring, uringRings)}
 	for range uringRings {
@@ -47,86 +47,97 @@ type uringWriter struct {
 	free chan *uring.Ring
 }
 
-// convert turns ws into the ring's writes, each on the descriptor its route picks, and
-// returns the route too: nil when direct writes are off.
-func (u *uringWriter) convert(ws []Write) ([]uring.Write, []bool) {
+// convert turns ws into the ring's writes, each on the descriptor its route picks. It
+// returns the route (nil when every write goes buffered) and the number of direct writes,
+// which it counts as in flight (startDirect) until the caller's endDirect.
+func (u *uringWriter) convert(ws []Write) ([]uring.Write, []bool, int) {
+	f := u.f
+	f.awaitDirect()
 	out := make([]uring.Write, len(ws))
-	d := u.f.activeDirect()
 	var route []bool
-	if d != nil {
-		route = d.route(make([]bool, 0, len(ws)), ws)
-	}
 	direct := 0
-	for i, w := range ws {
-		out[i] = uring.Write{Bufs: w.Bufs, Off: w.Off}
-		if route != nil && route[i] {
-			out[i].Fd = d.fd
-			direct++
+	if d := f.activeDirect(); d != nil {
+		route = d.route(make([]bool, 0, len(ws)), ws)
+		for _, ok := range route {
+			if ok {
+				direct++
+			}
+		}
+		if direct > 0 && !f.startDirect(direct) {
+			route, direct = nil, 0 // fell back meanwhile: all buffered, after the direct writes
+			f.awaitDirect()
+		}
+		for i := range ws {
+			if route != nil && route[i] {
+				out[i].Fd = d.fd
+			}
 		}
 	}
-	u.f.directWrites.Add(uint64(direct))
-	u.f.bufferedWrites.Add(uint64(len(ws) - direct))
-	return out, route
+	for i, w := range ws {
+		out[i].Bufs, out[i].Off = w.Bufs, w.Off
+	}
+	f.directWrites.Add(uint64(direct))
+	f.bufferedWrites.Add(uint64(len(ws) - direct))
+	return out, route, direct
 }
 
 func (u *uringWriter) wrap(n int, err error) error {
 	return fmt.Errorf("disk: io_uring batch of %d writes in %q: %w", n, u.f.path, errFull(err))
 }
 
-// settle returns the outcome of batch ws given err, the ring's report. When the batch's
+// settle returns the outcome of a batch of n writes given err, the ring's report. When the batch's
 // lowest-numbered failed request is a direct write that failed with EINVAL, it turns direct
-// writes off and redoes the whole batch through the buffered descriptor with pwrite (every
-// request has completed by then, so nothing of the batch is still in flight), then syncs:
-// the batch's own fdatasync may have run before the rewrite.
-func (u *uringWriter) settle(ws []Write, route []bool, err error) error {
+// writes off: the batch fails (the caller writes it again, and it then goes buffered). It is
+// not redone here: other batches' direct writes may still be in flight, and a buffered write
+// must wait for them (awaitDirect), which the goroutine that reaps them cannot do.
+func (u *uringWriter) settle(n int, route []bool, err error) error {
 	if err == nil {
 		return nil
 	}
 	var we *uring.WriteError
-	if route == nil || !errors.As(err, &we) || we.Index >= len(route) || !route[we.Index] || !isInvalid(we.Err) {
-		return u.wrap(len(ws), err)
+	if route != nil && errors.As(err, &we) && we.Index < len(route) && route[we.Index] && isInvalid(we.Err) {
+		u.f.fallBack()
 	}
-	u.f.fallBack()
-	for _, w := range ws {
-		if err := u.f.writeBuffered(w.Bufs, w.Off); err != nil {
-			return err
-		}
-	}
-	return u.f.Sync()
+	return u.wrap(n, err)
 }
 
 func (u *uringWriter) WriteBatch(ws []Write) error {
 	r := <-u.free
 	defer func() { u.free <- r }()
-	uws, route := u.convert(ws)
-	return u.settle(ws, route, r.WriteBatch(int(u.f.Fd()), uws, true))
+	uws, route, direct := u.convert(ws)
+	err := r.WriteBatch(int(u.f.Fd()), uws, true)
+	u.f.endDirect(direct)
+	return u.settle(len(ws), route, err)
 }
 
 // Submit submits ws and their sync on a free ring (waiting for one if both are busy).
 func (u *uringWriter) Submit(ws []Write) (Pending, error) {
 	r := <-u.free
-	uws, route := u.convert(ws)
+	uws, route, direct := u.convert(ws)
 	b, err := r.SubmitBatch(int(u.f.Fd()), uws, true)
 	if err != nil {
+		u.f.endDirect(direct)
 		u.free <- r
 		return nil, u.wrap(len(ws), err)
 	}
-	return &uringPending{u: u, r: r, b: b, ws: ws, route: route}, nil
+	return &uringPending{u: u, r: r, b: b, n: len(ws), route: route, direct: direct}, nil
 }
 
 type uringPending struct {
-	u     *uringWriter
-	r     *uring.Ring
-	b     *uring.Batch
-	ws    []Write // the caller's writes, to redo them should a direct write fall back
-	route []bool
+	u      *uringWriter
+	r      *uring.Ring
+	b      *uring.Batch
+	n      int    // writes in the batch
+	route  []bool // which went direct (nil: none)
+	direct int    // how many went direct: in flight until reaped
 }
 
 // Wait reaps the batch's completions, checks each, and gives the ring back.
 func (p *uringPending) Wait() error {
 	err := p.r.CompleteBatch(p.b)
+	p.u.f.endDirect(p.direct)
 	p.u.free <- p.r
-	return p.u.settle(p.ws, p.route, err)
+	return p.u.settle(p.n, p.route, err)
 }
 
 // Close closes the rings; no batch may be pending.

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -25,7 +27,13 @@ func openIO(opts feox.Options) (*feox.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return feox.Open(opts)
+	st, err := feox.Open(opts)
+	if err == nil && opts.Path != "" && opts.Pipeline.DirectIO && !st.Stats().DirectIO && os.Getenv(testIOEnv) == "direct" {
+		// The suite asked for direct writes; running it buffered would test nothing new.
+		st.Close()
+		return nil, fmt.Errorf("%s=direct, but the filesystem of %s does not allow O_DIRECT writes", testIOEnv, opts.Path)
+	}
+	return st, err
 }
 
 // openStore opens a memory-only store with opts and closes it when the test ends.
