@@ -81,7 +81,15 @@ func runPoint(ctx context.Context, cfg *config, e *env) (*pointResult, error) {
 	rn := &runner{cfg: cfg, st: h.st, keys: gen.NewKeys(cfg.keySize), progress: e.progress}
 
 	loadSpec, _ := workload.Lookup("load", 0)
+	// With the load workload the load is the measured phase, and the one profiled.
+	stopLoadProfile, err := startProfile(cfg.cpuProfile, pr.spec.Name == "load")
+	if err != nil {
+		return nil, err
+	}
 	ld := rn.runPhase(ctx, loadPhase(cfg, &loadSpec))
+	if err := stopLoadProfile(); err != nil {
+		return nil, err
+	}
 	if n := ld.errorCount(); n > 0 {
 		return nil, fmt.Errorf("%w: %d inserts failed; first error: %w", errLoadFailed, n, ld.firstErr)
 	}
@@ -103,7 +111,7 @@ func runPoint(ctx context.Context, cfg *config, e *env) (*pointResult, error) {
 					rate: cfg.rate, seed: cfg.seed + 1<<32, live: liveLines, period: linePeriod})
 			}
 			if ctx.Err() == nil {
-				stopProfile, err := startProfile(cfg.cpuProfile)
+				stopProfile, err := startProfile(cfg.cpuProfile, true)
 				if err != nil {
 					return nil, err
 				}
@@ -123,10 +131,10 @@ func runPoint(ctx context.Context, cfg *config, e *env) (*pointResult, error) {
 	return pr, nil
 }
 
-// startProfile starts a CPU profile into path (nothing when path is empty) and returns the
-// function that stops it and closes the file.
-func startProfile(path string) (stop func() error, err error) {
-	if path == "" {
+// startProfile starts a CPU profile into path (nothing when path is empty or on is false) and
+// returns the function that stops it and closes the file.
+func startProfile(path string, on bool) (stop func() error, err error) {
+	if path == "" || !on {
 		return func() error { return nil }, nil
 	}
 	f, err := os.Create(path)

@@ -449,28 +449,31 @@ func TestRun_IOUring(t *testing.T) {
 }
 
 // TestRun_CPUProfile ensures --cpuprofile leaves a profile that the pprof format reader accepts,
-// and that a file that cannot be created fails the run.
+// of the measured phase or, with the load workload, of the load; and that a file that cannot
+// be created fails the run.
 func TestRun_CPUProfile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "cpu.out")
-	code, _, errOut := runCmd(t, context.Background(), "--mem", "--ops=20000", "--warmup=0s", "--keys=1000", "--cpuprofile="+path)
-	if code != 0 {
-		t.Fatalf("exit status %d; stderr:\n%s", code, errOut)
+	for _, w := range []string{"ycsb-a", "load"} {
+		path := filepath.Join(t.TempDir(), "cpu.out")
+		code, _, errOut := runCmd(t, context.Background(), "--mem", "--workload="+w, "--ops=20000", "--warmup=0s", "--keys=20000", "--cpuprofile="+path)
+		if code != 0 {
+			t.Fatalf("%s: exit status %d; stderr:\n%s", w, code, errOut)
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatalf("%s: %v", w, err)
+		}
+		// A profile is a gzip-compressed protocol buffer.
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			t.Fatalf("%s: profile is not gzip: %v", w, err)
+		}
+		body, err := io.ReadAll(zr)
+		f.Close()
+		if err != nil || len(body) == 0 {
+			t.Fatalf("%s: profile body: %d bytes, %v", w, len(body), err)
+		}
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	// A profile is a gzip-compressed protocol buffer.
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatalf("profile is not gzip: %v", err)
-	}
-	body, err := io.ReadAll(zr)
-	if err != nil || len(body) == 0 {
-		t.Fatalf("profile body: %d bytes, %v", len(body), err)
-	}
-	code, _, errOut = runCmd(t, context.Background(), "--mem", "--ops=100", "--warmup=0s", "--keys=100",
+	code, _, errOut := runCmd(t, context.Background(), "--mem", "--ops=100", "--warmup=0s", "--keys=100",
 		"--cpuprofile="+filepath.Join(t.TempDir(), "no", "such", "dir", "cpu.out"))
 	if code == 0 || !strings.Contains(errOut, "cpu profile") {
 		t.Fatalf("profile in a missing directory: exit %d, stderr %q", code, errOut)
