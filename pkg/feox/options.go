@@ -101,9 +101,11 @@ type PipelineOptions struct {
 	SQPoll bool
 	// DirectIO writes batches with O_DIRECT where the data file's filesystem reports direct
 	// I/O alignments that suit 512-byte sectors (statx STATX_DIOALIGN, Linux), bypassing the
-	// page cache; elsewhere writes stay buffered and the store logs it once. Off by default:
-	// on the machines measured it was slower than buffered writes (docs/DECISIONS.md, 11).
-	// Stats.DirectIO reports whether it is in effect.
+	// page cache; each batch is then padded with zeros to a 4 KiB boundary so that its write
+	// covers whole blocks. Elsewhere writes stay buffered and the store logs it once. Off by
+	// default: faster for loads here, but new records then miss the page cache, which serves
+	// reads of values that left memory (docs/DECISIONS.md, 11). Stats.DirectIO reports
+	// whether it is in effect.
 	DirectIO bool
 }
 

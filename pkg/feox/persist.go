@@ -31,6 +31,12 @@ type fileStore struct {
 	segs  []segment
 	free  *alloc.Allocator // free segments (the allocator's units are segments)
 	head  int64            // the open segment, -1 for none
+	// pad is the number of sectors each batch's space is rounded up to (1: none). With
+	// O_DIRECT it is a page: every batch then starts and ends on a filesystem block, which
+	// a direct write needs to avoid the filesystem's slow path for partial blocks.
+	pad uint64
+	// fellBack is set once the fallback from O_DIRECT has been logged.
+	fellBack atomic.Bool
 	taken []uint32         // scratch of allocate: the segments it took from the free list
 	cands []candidate      // scratch of pickVictims
 	tombs map[string]*record
@@ -131,8 +137,14 @@ func newFileBackend(fs *fileStore, w disk.AsyncWriter, crash func(string), stale
 // the O_DIRECT alignment of any filesystem that allows sector writes (see disk.EnableDirect).
 const bufAlign = 4096
 
+// pageSize is the unit a batch's writes are padded to with O_DIRECT (see fileStore.pad).
+const pageSize = 4096
+
+// zeroPage holds the zeros that pad a batch's writes; never written to.
+var zeroPage = disk.AlignedBuffer(pageSize, bufAlign)
+
 // zeroSector is one sector of zeros, the usual content of a zeroing write.
-var zeroSector = disk.AlignedBuffer(sectorSize, bufAlign)
+var zeroSector = zeroPage[:sectorSize:sectorSize]
 
 // skip reports whether the backend leaves e unwritten: a move of a version that is no longer
 // where the cleaner found it, or no longer counts; or a retried value whose key has a newer
@@ -197,7 +209,7 @@ func (be *fileBackend) Submit(b *stages.Batch) error {
 			f.places = append(f.places, nil)
 		}
 	}
-	f.writes = addRuns(f.writes[:0], f.buf, exts)
+	f.writes = addRuns(f.writes[:0], f.buf, exts, fs.pad)
 	f.writes = addZaps(f.writes, f.zap)
 	w := be.w
 	if be.small != nil && len(be.write) < smallBatch {
@@ -257,7 +269,9 @@ func (be *fileBackend) Complete(*stages.Batch) error {
 	fs := be.fs
 	f := <-be.queue
 	defer be.land(f)
-	if err := f.pending.Wait(); err != nil {
+	err := f.pending.Wait()
+	fs.noteFallback()
+	if err != nil {
 		be.failed(f)
 		return storeFull(err)
 	}
@@ -269,6 +283,14 @@ func (be *fileBackend) Complete(*stages.Batch) error {
 		be.settled = append(be.settled, segOf(sec))
 	}
 	return nil
+}
+
+// noteFallback logs, once, that the kernel refused a direct write and the data file's writes
+// went back to buffered (disk.DirectStatus.FellBack); Stats.DirectIO reports it from then on.
+func (fs *fileStore) noteFallback() {
+	if !fs.fellBack.Load() && fs.file.Direct().FellBack && fs.fellBack.CompareAndSwap(false, true) {
+		fs.log.Warn().Msg("feox: the kernel refused an O_DIRECT write; DirectIO is off for this data file, writes are buffered")
+	}
 }
 
 // land returns a settled flight to the free list, dropping its references to the batch.
@@ -319,8 +341,12 @@ func batchBuffer(buf []byte, exts []alloc.Extent) []byte {
 	return disk.AlignedBuffer(int(max(n, 2*uint64(cap(buf)))), bufAlign)[:0]
 }
 
-// addRuns adds the writes of buf, the encoded batch, one per run of adjacent extents.
-func addRuns(ws []disk.Write, buf []byte, exts []alloc.Extent) []disk.Write {
+// addRuns adds the writes of buf, the encoded batch, one per run of adjacent extents. With pad
+// above 1, each run is followed by zeros up to a multiple of pad sectors, within its segment:
+// sectors that allocate reserved for the batch (or that lie past a full segment's end of use),
+// which hold no record.
+func addRuns(ws []disk.Write, buf []byte, exts []alloc.Extent, pad uint64) []disk.Write {
+	first := len(ws)
 	pos := uint64(0)
 	for i := 0; i < len(exts); {
 		j := i + 1
@@ -333,6 +359,25 @@ func addRuns(ws []disk.Write, buf []byte, exts []alloc.Extent) []disk.Write {
 		ws = append(ws, disk.Write{Bufs: [][]byte{buf[pos : pos+n]}, Off: int64(exts[i].Off * sectorSize)})
 		pos += n
 		i = j
+	}
+	if pad <= 1 {
+		return ws
+	}
+	runs := ws[first:]
+	for i := range runs {
+		start := uint64(runs[i].Off) / sectorSize
+		end := start + uint64(len(runs[i].Bufs[0]))/sectorSize
+		padded := min((end+pad-1)/pad*pad, segStart(segOf(end-1))+segSectors)
+		for _, o := range runs {
+			// Not over a run of this batch (a run in the head segment that a large record,
+			// placed in segments of its own, interrupted).
+			if os := uint64(o.Off) / sectorSize; os >= end && os < padded {
+				padded = end
+			}
+		}
+		if padded > end {
+			runs[i].Bufs = append(runs[i].Bufs, zeroPage[:(padded-end)*sectorSize])
+		}
 	}
 	return ws
 }
@@ -594,7 +639,7 @@ func (s *Store) openFile() error {
 	case err != nil:
 		return err
 	}
-	fs := &fileStore{file: f, salt: f.Header().Salt, log: s.log, free: alloc.New(), head: -1,
+	fs := &fileStore{file: f, salt: f.Header().Salt, log: s.log, free: alloc.New(), head: -1, pad: 1,
 		tombs: make(map[string]*record), tombsMin: cleanTombsMin, kick: make(chan struct{}, 1)}
 	s.fs = fs
 	if n := segmentsFor(f.Size()); f.Size() != format.DataStart+int64(n)*segBytes {
@@ -626,6 +671,8 @@ func (s *Store) openFile() error {
 			s.log.Warn().Err(err).Msg("feox: DirectIO asked for, writes stay buffered")
 		case !on:
 			s.log.Warn().Str("path", o.Path).Msg("feox: DirectIO asked for, but the filesystem reports no usable direct I/O alignment; writes stay buffered")
+		default:
+			fs.pad = pageSize / sectorSize // recovery left no open segment: the first batch starts one
 		}
 	}
 	s.backends = make([]*fileBackend, o.Pipeline.Shards)

@@ -260,7 +260,7 @@ func (fs *fileStore) place(n uint64, crash func(string)) (uint64, uint32, error)
 			return 0, 0, err
 		}
 		fs.taken = append(fs.taken, first)
-		fs.segs[first].used = n
+		fs.segs[first].used = (n + fs.pad - 1) / fs.pad * fs.pad
 		return segStart(first), first, nil
 	}
 	if fs.head < 0 || fs.segs[fs.head].used+n > segSectors {
@@ -318,6 +318,12 @@ func (fs *fileStore) allocate(sizes []uint64, dst []alloc.Extent, segs []uint32,
 			segs = append(segs, seg)
 			fs.segs[seg].inflight++
 		}
+	}
+	if fs.pad > 1 && fs.head >= 0 {
+		// The batch's space ends on a page: its last write is padded to there (addRuns), and
+		// the next batch starts there.
+		sg := &fs.segs[fs.head]
+		sg.used = min((sg.used+fs.pad-1)/fs.pad*fs.pad, segSectors)
 	}
 	return dst, segs, nil
 }
