@@ -27,19 +27,19 @@ type fileStore struct {
 
 	// mu guards the segment table, the free list, the head, tombs, and the counted and ghosts
 	// fields of every place.
-	mu    sync.Mutex
-	segs  []segment
-	free  *alloc.Allocator // free segments (the allocator's units are segments)
-	head  int64            // the open segment, -1 for none
+	mu   sync.Mutex
+	segs []segment
+	free *alloc.Allocator // free segments (the allocator's units are segments)
+	head int64            // the open segment, -1 for none
 	// pad is the number of sectors each batch's space is rounded up to (1: none). With
 	// O_DIRECT it is a page: every batch then starts and ends on a filesystem block, which
 	// a direct write needs to avoid the filesystem's slow path for partial blocks.
 	pad uint64
 	// fellBack is set once the fallback from O_DIRECT has been logged.
 	fellBack atomic.Bool
-	taken []uint32         // scratch of allocate: the segments it took from the free list
-	cands []candidate      // scratch of pickVictims
-	tombs map[string]*record
+	taken    []uint32    // scratch of allocate: the segments it took from the free list
+	cands    []candidate // scratch of pickVictims
+	tombs    map[string]*record
 	// tombsMin is the number of kept deletion records below which they never make the cleaner
 	// work (cleanTombsMin; tests lower it).
 	tombsMin int64
