@@ -78,4 +78,7 @@ type Run struct {
 	Results []JobResult                  `json:"results"`
 	// LoadAvg is the machine's load average at the start and at the end of the run.
 	LoadAvg [2]string `json:"load_avg"`
+	// Rerun, when set, says which jobs' results were replaced by those of a later run and
+	// why (results.json edited by hand); the report states it under its first paragraph.
+	Rerun string `json:"rerun,omitempty"`
 }
