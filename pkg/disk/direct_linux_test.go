@@ -283,15 +283,7 @@ func TestFile_WriteAt_Direct(t *testing.T) {
 	if err := f.Sync(); err != nil {
 		t.Fatal(err)
 	}
-	path := f.Path()
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	g, _, err := Open(path, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
+	g := reopenFile(t, f)
 	for _, tt := range tests {
 		checkRead(t, g, bytes.Join(tt.bufs, nil), tt.off, tt.name+" after reopen")
 	}
@@ -371,12 +363,7 @@ func TestFile_Direct_Concurrent(t *testing.T) {
 					t.Errorf("worker %d round %d: %v", w, r, err)
 					return
 				}
-				if err := f.ReadAt(got, off); err != nil {
-					t.Errorf("worker %d: ReadAt: %v", w, err)
-					return
-				}
-				if !bytes.Equal(got, want) {
-					t.Errorf("worker %d round %d: read back other bytes", w, r)
+				if !readsBack(t, f, got, want, off, fmt.Sprintf("worker %d round %d", w, r)) {
 					return
 				}
 				if w == 0 && r == rounds/2 {
@@ -497,4 +484,19 @@ func TestFile_Fallback_WaitsForDirectInFlight(t *testing.T) {
 			}
 		})
 	}
+}
+
+// reopenFile closes f and opens its path again; the new File is closed when the test ends.
+func reopenFile(t *testing.T, f *File) *File {
+	t.Helper()
+	path := f.Path()
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	g, _, err := Open(path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.Close() })
+	return g
 }

@@ -540,12 +540,7 @@ func TestFile_Concurrent(t *testing.T) {
 					t.Errorf("worker %d: WriteAt: %v", w, err)
 					return
 				}
-				if err := f.ReadAt(got, off); err != nil {
-					t.Errorf("worker %d: ReadAt: %v", w, err)
-					return
-				}
-				if !bytes.Equal(got, want) {
-					t.Errorf("worker %d round %d: read back other bytes", w, r)
+				if !readsBack(t, f, got, want, off, fmt.Sprintf("worker %d round %d", w, r)) {
 					return
 				}
 				if err := f.Grow(int64(1<<20 + (w*rounds+r)*format.BlockSize)); err != nil {
@@ -560,4 +555,19 @@ func TestFile_Concurrent(t *testing.T) {
 	if want := int64(1<<20 + (workers*rounds-1)*format.BlockSize); f.Size() != want {
 		t.Errorf("Size() = %d after concurrent Grow calls, want %d", f.Size(), want)
 	}
+}
+
+// readsBack reads len(got) bytes at off into got and reports whether they equal want, failing
+// the test (without stopping it, so that it can run on any goroutine) when they do not.
+func readsBack(t *testing.T, f *File, got, want []byte, off int64, who string) bool {
+	t.Helper()
+	if err := f.ReadAt(got, off); err != nil {
+		t.Errorf("%s: ReadAt: %v", who, err)
+		return false
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s: read back other bytes", who)
+		return false
+	}
+	return true
 }

@@ -107,16 +107,8 @@ func TestWriter_Direct(t *testing.T) {
 				if st := f.Direct(); !st.On || st.FellBack {
 					t.Errorf("Direct() = %+v, want on", st)
 				}
-				path := f.Path()
 				w.Close()
-				if err := f.Close(); err != nil {
-					t.Fatal(err)
-				}
-				g, _, err := Open(path, 0)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer g.Close()
+				g := reopenFile(t, f)
 				for _, ws := range all {
 					checkBatch(t, g, ws, "after reopen")
 				}
@@ -170,16 +162,8 @@ func TestWriter_DirectFallback(t *testing.T) {
 				if got := f.Direct(); got.DirectWrites != st.DirectWrites || got.BufferedWrites != st.BufferedWrites+1 {
 					t.Errorf("Direct() = %+v, want the next batch buffered", got)
 				}
-				path := f.Path()
 				w.Close()
-				if err := f.Close(); err != nil {
-					t.Fatal(err)
-				}
-				g, _, err := Open(path, 0)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer g.Close()
+				g := reopenFile(t, f)
 				checkBatch(t, g, append(ws, next...), "after reopen")
 			})
 		}
