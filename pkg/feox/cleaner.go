@@ -246,9 +246,11 @@ func (s *Store) clean(victims []uint32) (err error) {
 	}
 	s.crashPoint("erased")
 	fs.mu.Lock()
+	// Counted before freed takes effect: whoever sees a deletion record released by this
+	// erasure (under fs.mu) then sees the erasure counted too.
+	fs.cleaned.Add(int64(len(erase)))
 	fs.freed(erase)
 	fs.mu.Unlock()
-	fs.cleaned.Add(int64(len(erase)))
 	return nil
 }
 

@@ -207,8 +207,8 @@ func (fs *fileStore) eraseEmpty() bool {
 			fs.log.Warn().Err(err).Msg("feox: erasing a segment failed; growing the file instead")
 			return false
 		}
+		fs.cleaned.Add(1) // before freed, as in clean
 		fs.freed([]uint32{uint32(i)})
-		fs.cleaned.Add(1)
 		return true
 	}
 	return false

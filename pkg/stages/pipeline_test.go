@@ -938,7 +938,9 @@ func TestPipeline_FlushInterval(t *testing.T) {
 			if err := p.Enqueue(shardOf(p, key), Entry{Key: key, Value: []byte(testValue), Seq: 1}); err != nil {
 				t.Fatalf("Enqueue: %v", err)
 			}
-			waitFor(t, "the entry to become durable", func() bool { return rec.durableN() == 1 })
+			// The backend records the batch inside Complete; the pipeline counts it just after
+			// Complete returns: wait for both.
+			waitFor(t, "the entry to become durable", func() bool { return rec.durableN() == 1 && p.Stats().Durable == 1 })
 			if st := p.Stats(); st.Barriers != 0 || st.Durable != 1 {
 				t.Errorf("Stats: Barriers = %d, Durable = %d; want 0, 1", st.Barriers, st.Durable)
 			}
