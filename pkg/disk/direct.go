@@ -19,7 +19,9 @@ type directFile struct {
 	memAlign int // buffer addresses must be multiples of it (statx dio_mem_align)
 	offAlign int // file offsets and buffer lengths must be multiples of it (dio_offset_align)
 	// share is the unit of page cache a direct write must not share with a buffered write of
-	// the same batch: the larger of the page size and the filesystem's block size.
+	// the same batch: the larger of the page size and statx's preferred I/O size (stx_blksize,
+	// at least the filesystem's block size on the filesystems measured; a larger unit only
+	// sends more writes buffered).
 	share int64
 }
 
