@@ -723,15 +723,19 @@ func (s *Store) recover() error {
 		defer close(batches)
 		batch := make([]*record, 0, recoverBatch)
 		places := make([]place, recoverBatch)
+		// kept counts the value bytes this goroutine chose to keep: the cache admits them only
+		// later, on the other goroutine, so its own count lags behind by the batches in flight.
+		var kept int64
 		st, err = fs.file.Scan(func(r *disk.Found) error {
 			// Values are kept while the cache has room (first come, first kept); the rest
 			// start as stubs and are read back on demand.
 			var rec *record
-			if s.opts.DisableCache || s.cache.Resident()+int64(len(r.Value)) > s.cache.LowWatermark() {
+			if s.opts.DisableCache || kept+int64(len(r.Value)) > s.cache.LowWatermark() {
 				rec = newRecord(r.Key, nil)
 				rec.stub, rec.vlen = true, len(r.Value)
 			} else {
 				rec = newRecord(r.Key, r.Value)
+				kept += int64(len(r.Value))
 			}
 			rec.ts, rec.seq, rec.expiry = r.Header.TS, r.Header.Seq, r.Header.Expiry
 			rec.dead = r.Header.Kind == format.KindDelete
