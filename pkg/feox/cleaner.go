@@ -7,7 +7,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/feoxdb/feox-go/pkg/format"
+	"github.com/feoxdb/feox-go/internal/format"
 	"github.com/feoxdb/feox-go/pkg/stages"
 )
 

@@ -11,8 +11,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/feoxdb/feox-go/internal/format"
 	"github.com/feoxdb/feox-go/pkg/feox"
-	"github.com/feoxdb/feox-go/pkg/format"
 )
 
 // buildStoreFile writes a small persistent store and returns its path and contents.

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/feoxdb/feox-go/pkg/disk"
+	"github.com/feoxdb/feox-go/internal/disk"
 	"github.com/feoxdb/feox-go/pkg/feox"
 )
 

@@ -3,7 +3,7 @@ package feox
 import (
 	"fmt"
 
-	"github.com/feoxdb/feox-go/pkg/disk"
+	"github.com/feoxdb/feox-go/internal/disk"
 	"github.com/feoxdb/feox-go/pkg/stages"
 )
 

@@ -11,11 +11,11 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/feoxdb/feox-go/internal/disk"
+	"github.com/feoxdb/feox-go/internal/format"
+	"github.com/feoxdb/feox-go/internal/uring"
 	"github.com/feoxdb/feox-go/pkg/alloc"
-	"github.com/feoxdb/feox-go/pkg/disk"
-	"github.com/feoxdb/feox-go/pkg/format"
 	"github.com/feoxdb/feox-go/pkg/stages"
-	"github.com/feoxdb/feox-go/pkg/uring"
 )
 
 // fileStore is the persistent side of a Store: the data file, its segments and free space,

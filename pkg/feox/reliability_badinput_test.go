@@ -20,8 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/feoxdb/feox-go/internal/format"
 	"github.com/feoxdb/feox-go/pkg/feox"
-	"github.com/feoxdb/feox-go/pkg/format"
 )
 
 // smallStore writes a small persistent store at path and returns its bytes.

@@ -29,7 +29,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/feoxdb/feox-go/pkg/disk"
+	"github.com/feoxdb/feox-go/internal/disk"
 	"github.com/feoxdb/feox-go/pkg/feox"
 )
 

@@ -8,8 +8,8 @@ package feox_test
 //     its contents across a Close and a second Open.
 //   - FuzzStoreOpsPersistent: FuzzStoreOps's operations and model on a persistent store, with
 //     reopens between operations.
-// The record and header decoders have their own fuzz targets in pkg/format (FuzzDecodeHeader,
-// FuzzPickHeader, FuzzDecodeRecord), and the scan one in pkg/disk (FuzzScan).
+// The record and header decoders have their own fuzz targets in internal/format (FuzzDecodeHeader,
+// FuzzPickHeader, FuzzDecodeRecord), and the scan one in internal/disk (FuzzScan).
 //
 // Run one with: go test -run '^$' -fuzz '^FuzzRecoverFile$' -fuzztime 60s -parallel 1 ./pkg/feox/
 
@@ -24,8 +24,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/feoxdb/feox-go/internal/format"
 	"github.com/feoxdb/feox-go/pkg/feox"
-	"github.com/feoxdb/feox-go/pkg/format"
 )
 
 const (

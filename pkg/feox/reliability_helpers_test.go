@@ -20,9 +20,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/feoxdb/feox-go/pkg/disk"
+	"github.com/feoxdb/feox-go/internal/disk"
+	"github.com/feoxdb/feox-go/internal/format"
 	"github.com/feoxdb/feox-go/pkg/feox"
-	"github.com/feoxdb/feox-go/pkg/format"
 )
 
 // withTestIO returns opts with the I/O backend chosen by testIOEnv when opts leaves it at

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/feoxdb/feox-go/internal/format"
 	"github.com/feoxdb/feox-go/pkg/alloc"
-	"github.com/feoxdb/feox-go/pkg/format"
 )
 
 // The data area is a log of segments. Batches append their records to the open segment (the

@@ -6,7 +6,7 @@ import (
 
 	"github.com/puzpuzpuz/xsync/v4"
 
-	"github.com/feoxdb/feox-go/pkg/hist"
+	"github.com/feoxdb/feox-go/internal/hist"
 )
 
 // latencySampleMask makes one operation in 64 measure its latency, so the clock reads and the

@@ -13,9 +13,9 @@ import (
 	"github.com/puzpuzpuz/xsync/v4"
 	"github.com/rs/zerolog"
 
+	"github.com/feoxdb/feox-go/internal/disk"
+	"github.com/feoxdb/feox-go/internal/index"
 	"github.com/feoxdb/feox-go/pkg/cache"
-	"github.com/feoxdb/feox-go/pkg/disk"
-	"github.com/feoxdb/feox-go/pkg/index"
 	"github.com/feoxdb/feox-go/pkg/stages"
 )
 

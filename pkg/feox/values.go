@@ -8,7 +8,7 @@ import (
 
 	"github.com/puzpuzpuz/xsync/v4"
 
-	"github.com/feoxdb/feox-go/pkg/format"
+	"github.com/feoxdb/feox-go/internal/format"
 )
 
 // Values in persistent mode. A version's value stays in memory until the version is durable;

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/feoxdb/feox-go/pkg/format"
+	"github.com/feoxdb/feox-go/internal/format"
 )
 
 // openNew creates a data file of size bytes in a fresh directory and closes it when the test

@@ -3,7 +3,7 @@ package format_test
 import (
 	"fmt"
 
-	"github.com/feoxdb/feox-go/pkg/format"
+	"github.com/feoxdb/feox-go/internal/format"
 )
 
 // Example shows a record written at a sector and read back the way the recovery scanner does.

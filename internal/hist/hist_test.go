@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/feoxdb/feox-go/pkg/hist"
+	"github.com/feoxdb/feox-go/internal/hist"
 )
 
 // relErr is the documented relative error bound of a quantile (one sub-bucket of 32).

@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/feoxdb/feox-go/pkg/disk"
-	"github.com/feoxdb/feox-go/pkg/format"
+	"github.com/feoxdb/feox-go/internal/disk"
+	"github.com/feoxdb/feox-go/internal/format"
 )
 
 // fuzzSalt is the salt of the stores FuzzScan builds.

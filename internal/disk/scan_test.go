@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/feoxdb/feox-go/pkg/format"
+	"github.com/feoxdb/feox-go/internal/format"
 )
 
 // firstSector is the first sector of the data area.

@@ -2,7 +2,7 @@
 
 package disk
 
-import "github.com/feoxdb/feox-go/pkg/uring"
+import "github.com/feoxdb/feox-go/internal/uring"
 
 // UringWriter is not available on this platform: it fails with an error matching
 // uring.ErrUnsupported.

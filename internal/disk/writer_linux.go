@@ -6,7 +6,7 @@ import (
 	"io"
 	"sync"
 
-	"github.com/feoxdb/feox-go/pkg/uring"
+	"github.com/feoxdb/feox-go/internal/uring"
 )
 
 // uringRings is how many io_uring instances a UringWriter keeps, so that one batch can be

@@ -3,7 +3,7 @@ package disk
 import (
 	"fmt"
 
-	"github.com/feoxdb/feox-go/pkg/format"
+	"github.com/feoxdb/feox-go/internal/format"
 )
 
 // TornWindow is how many of the newest batch numbers in a file may hold torn records that a

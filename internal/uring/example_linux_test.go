@@ -9,7 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/feoxdb/feox-go/pkg/uring"
+	"github.com/feoxdb/feox-go/internal/uring"
 )
 
 // ExampleRing_WriteBatch writes two records durably with one batch, falling back to pwrite

@@ -8,7 +8,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/feoxdb/feox-go/pkg/format"
+	"github.com/feoxdb/feox-go/internal/format"
 )
 
 // directFile is a File's second descriptor, opened with O_DIRECT, with the alignments its
