@@ -357,7 +357,7 @@ func TestFile_Direct_Concurrent(t *testing.T) {
 					copy(cp, want)
 					err = f.WriteAt([][]byte{want[:4096], cp[4096:]}, off)
 				case 2:
-					err = pw.WriteBatch([]Write{{Bufs: [][]byte{want[:8192]}, Off: off}, {Bufs: [][]byte{want[8192:]}, Off: off + 8192}})
+					err = WriteBatch(pw, []Write{{Bufs: [][]byte{want[:8192]}, Off: off}, {Bufs: [][]byte{want[8192:]}, Off: off + 8192}})
 				}
 				if err != nil {
 					t.Errorf("worker %d round %d: %v", w, r, err)
@@ -422,7 +422,7 @@ func TestFile_Close_NoDescriptorLeak(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := w.WriteBatch([]Write{{Bufs: [][]byte{alignedPattern(8192, byte(i))}, Off: format.DataStart}}); err != nil {
+		if err := WriteBatch(w, []Write{{Bufs: [][]byte{alignedPattern(8192, byte(i))}, Off: format.DataStart}}); err != nil {
 			t.Fatal(err)
 		}
 		if err := w.Close(); err != nil {
@@ -468,7 +468,7 @@ func TestFile_Fallback_WaitsForDirectInFlight(t *testing.T) {
 			}
 			ws := []Write{{Bufs: [][]byte{alignedPattern(4096, 7)}, Off: format.DataStart}}
 			done := make(chan error, 1)
-			go func() { done <- w.WriteBatch(ws) }()
+			go func() { done <- WriteBatch(w, ws) }()
 			select {
 			case err := <-done:
 				t.Fatalf("buffered batch finished (%v) while a direct write was in flight", err)

@@ -6,33 +6,43 @@ type Write struct {
 	Off  int64
 }
 
-// Writer writes batches to a File and makes each durable. A Writer belongs to one goroutine at
-// a time; a File may have several (one per shard).
+// Writer writes a shard's batches to a File, each made durable by one data sync. Submit
+// starts a batch: its writes, then the sync; the returned Pending's Wait blocks until they are
+// done. Submit is called from one goroutine, in batch order, and Wait from one goroutine
+// (possibly another) in the same order, so that a shard writes its next batch while the
+// previous one syncs. The writes' buffers must stay untouched until Wait returns.
 type Writer interface {
-	// WriteBatch writes every write of ws (in any order; they must not overlap) and then
-	// makes them durable with one data sync. On error, any part of ws may have been written.
-	WriteBatch(ws []Write) error
-	// Close releases the writer's resources; the File stays open.
+	// Submit starts the writes of ws (in any order; they must not overlap) and their data
+	// sync; the writes may be complete when it returns, the sync is not. On error, any part of
+	// ws may have been written and there is nothing to wait for.
+	Submit(ws []Write) (Pending, error)
+	// Close releases the writer's resources; the File stays open. No batch may be pending.
 	Close() error
-	// Name names the mechanism: "uring" or "pwrite".
+	// Name names the mechanism, for logs and reports: "uring" or "pwrite".
 	Name() string
 }
 
-// Pending is a batch an AsyncWriter has started; Wait blocks until it is durable and reports
-// its outcome. Wait is called once.
+// Pending is a batch a Writer has started; Wait blocks until it is durable and reports its
+// outcome. Wait is called once.
 type Pending interface {
 	Wait() error
 }
 
-// AsyncWriter is a Writer that can start a batch and let another goroutine wait for it, so
-// that the next batch is written while this one is made durable. Submit and Wait may run on
-// two goroutines: Submits in batch order, and Waits in the same order. The writes and their
-// buffers must stay untouched until Wait returns.
-type AsyncWriter interface {
-	Writer
-	// Submit starts ws; the writes may be complete when it returns, the sync is not. On
-	// error, any part of ws may have been written and there is nothing to wait for.
-	Submit(ws []Write) (Pending, error)
+// Done returns a Pending whose Wait reports err at once: the outcome of a batch that a Writer
+// completed within Submit.
+func Done(err error) Pending { return donePending{err} }
+
+type donePending struct{ err error }
+
+func (d donePending) Wait() error { return d.err }
+
+// WriteBatch writes ws with w and waits until they are durable: Submit, then Wait.
+func WriteBatch(w Writer, ws []Write) error {
+	p, err := w.Submit(ws)
+	if err != nil {
+		return err
+	}
+	return p.Wait()
 }
 
 // PwriteWriter returns the portable Writer: one positioned (vectored) write system call per
@@ -44,7 +54,7 @@ func (f *File) PwriteWriter() Writer { return &pwriteWriter{f: f} }
 
 type pwriteWriter struct {
 	f     *File
-	route []bool // which writes of the current batch go direct; reused by WriteBatch and Submit
+	route []bool // which writes of the current batch go direct; reused by every Submit
 }
 
 // write writes every write of ws, each through the descriptor its route picks.
@@ -66,13 +76,6 @@ func (p *pwriteWriter) write(ws []Write) error {
 		}
 	}
 	return nil
-}
-
-func (p *pwriteWriter) WriteBatch(ws []Write) error {
-	if err := p.write(ws); err != nil {
-		return err
-	}
-	return p.f.Sync()
 }
 
 // Submit writes ws with pwrite at once and starts the data sync on its own goroutine, so that

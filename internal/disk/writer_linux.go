@@ -101,15 +101,6 @@ func (u *uringWriter) settle(n int, route []bool, err error) error {
 	return u.wrap(n, err)
 }
 
-func (u *uringWriter) WriteBatch(ws []Write) error {
-	r := <-u.free
-	defer func() { u.free <- r }()
-	uws, route, direct := u.convert(ws)
-	err := r.WriteBatch(int(u.f.Fd()), uws, true)
-	u.f.endDirect(direct)
-	return u.settle(len(ws), route, err)
-}
-
 // Submit submits ws and their sync on a free ring (waiting for one if both are busy).
 func (u *uringWriter) Submit(ws []Write) (Pending, error) {
 	r := <-u.free

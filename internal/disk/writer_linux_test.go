@@ -26,18 +26,6 @@ var writerKinds = []struct {
 	}},
 }
 
-// runBatch writes ws with w, through WriteBatch or through Submit and Wait.
-func runBatch(w Writer, ws []Write, async bool) error {
-	if !async {
-		return w.WriteBatch(ws)
-	}
-	p, err := w.(AsyncWriter).Submit(ws)
-	if err != nil {
-		return err
-	}
-	return p.Wait()
-}
-
 // mixedBatch returns a batch of aligned and misaligned writes from base, seeded by seed, and
 // which of them go direct: aligned ones in pages of their own, a misaligned address, an
 // aligned write sharing a page with it (buffered too), a misaligned length, and an aligned
@@ -64,109 +52,104 @@ func checkBatch(t *testing.T, f *File, ws []Write, what string) {
 	}
 }
 
-// TestWriter_Direct ensures both writers, through WriteBatch and through Submit and Wait, send
-// a mixed batch's aligned writes through the O_DIRECT descriptor and the others (including an
-// aligned write sharing a page with a misaligned one) through the buffered one, as the
-// counters and the page cache (the kernel drops the pages a direct write covers) show; that a second
+// TestWriter_Direct ensures both writers send a mixed batch's aligned writes through the
+// O_DIRECT descriptor and the others (including an aligned write sharing a page with a
+// misaligned one) through the buffered one, as the counters and the page cache (the kernel
+// drops the pages a direct write covers) show; that a second
 // batch over the same, now cached, ranges reads back new bytes; and that both batches' bytes
 // are in the file after a reopen.
 func TestWriter_Direct(t *testing.T) {
 	for _, kind := range writerKinds {
-		for _, async := range []bool{false, true} {
-			t.Run(fmt.Sprintf("io=%s/async=%v", kind.name, async), func(t *testing.T) {
-				f := openDirectNew(t, 4<<20)
-				w := kind.make(t, f)
-				defer w.Close()
-				var all [][]Write
-				for round, base := range []int64{1 << 20, 1 << 20, 2 << 20} {
-					ws, route := mixedBatch(base, byte(10*round))
-					direct := 0
-					for _, d := range route {
-						if d {
-							direct++
-						}
+		t.Run("io="+kind.name, func(t *testing.T) {
+			f := openDirectNew(t, 4<<20)
+			w := kind.make(t, f)
+			defer w.Close()
+			var all [][]Write
+			for round, base := range []int64{1 << 20, 1 << 20, 2 << 20} {
+				ws, route := mixedBatch(base, byte(10*round))
+				direct := 0
+				for _, d := range route {
+					if d {
+						direct++
 					}
-					before := f.Direct()
-					if err := runBatch(w, ws, async); err != nil {
-						t.Fatalf("round %d: %v", round, err)
-					}
-					for i, w := range ws {
-						checkCached(t, f, w.Off, size(w.Bufs), route[i], fmt.Sprintf("round %d, write %d", round, i))
-					}
-					after := f.Direct()
-					gotD, gotB := after.DirectWrites-before.DirectWrites, after.BufferedWrites-before.BufferedWrites
-					if gotD != uint64(direct) || gotB != uint64(len(ws)-direct) {
-						t.Errorf("round %d: %d direct and %d buffered writes, want %d and %d", round, gotD, gotB, direct, len(ws)-direct)
-					}
-					checkBatch(t, f, ws, fmt.Sprintf("round %d", round))
-					if round == 1 {
-						all = all[:0] // round 1 overwrote round 0
-					}
-					all = append(all, ws)
 				}
-				if st := f.Direct(); !st.On || st.FellBack {
-					t.Errorf("Direct() = %+v, want on", st)
+				before := f.Direct()
+				if err := WriteBatch(w, ws); err != nil {
+					t.Fatalf("round %d: %v", round, err)
 				}
-				w.Close()
-				g := reopenFile(t, f)
-				for _, ws := range all {
-					checkBatch(t, g, ws, "after reopen")
+				for i, w := range ws {
+					checkCached(t, f, w.Off, size(w.Bufs), route[i], fmt.Sprintf("round %d, write %d", round, i))
 				}
-			})
-		}
+				after := f.Direct()
+				gotD, gotB := after.DirectWrites-before.DirectWrites, after.BufferedWrites-before.BufferedWrites
+				if gotD != uint64(direct) || gotB != uint64(len(ws)-direct) {
+					t.Errorf("round %d: %d direct and %d buffered writes, want %d and %d", round, gotD, gotB, direct, len(ws)-direct)
+				}
+				checkBatch(t, f, ws, fmt.Sprintf("round %d", round))
+				if round == 1 {
+					all = all[:0] // round 1 overwrote round 0
+				}
+				all = append(all, ws)
+			}
+			if st := f.Direct(); !st.On || st.FellBack {
+				t.Errorf("Direct() = %+v, want on", st)
+			}
+			w.Close()
+			g := reopenFile(t, f)
+			for _, ws := range all {
+				checkBatch(t, g, ws, "after reopen")
+			}
+		})
 	}
 }
 
 // TestWriter_DirectFallback ensures a batch whose direct write the kernel refuses with EINVAL
-// still succeeds, through WriteBatch and through Submit and Wait of both writers: the refused
-// write is redone buffered (with the io_uring writer, the whole batch is), direct writes turn
-// off, the batch reads back and is in the file after a reopen, and the next batch goes
-// buffered.
+// still succeeds with both writers: the refused write is redone buffered (with the io_uring
+// writer, the whole batch is), direct writes turn off, the batch reads back and is in the file
+// after a reopen, and the next batch goes buffered.
 func TestWriter_DirectFallback(t *testing.T) {
 	for _, kind := range writerKinds {
-		for _, async := range []bool{false, true} {
-			t.Run(fmt.Sprintf("io=%s/async=%v", kind.name, async), func(t *testing.T) {
-				f := openDirectNew(t, 1<<20)
-				w := kind.make(t, f)
-				defer w.Close()
-				loosenDirect(f)
-				ws := []Write{
-					{Bufs: [][]byte{alignedPattern(8192, 1)}, Off: format.DataStart},
-					{Bufs: [][]byte{pattern(1000, 2)}, Off: format.DataStart + 16384 + 100}, // refused by O_DIRECT
-					{Bufs: [][]byte{alignedPattern(4096, 3)}, Off: format.DataStart + 32768},
+		t.Run("io="+kind.name, func(t *testing.T) {
+			f := openDirectNew(t, 1<<20)
+			w := kind.make(t, f)
+			defer w.Close()
+			loosenDirect(f)
+			ws := []Write{
+				{Bufs: [][]byte{alignedPattern(8192, 1)}, Off: format.DataStart},
+				{Bufs: [][]byte{pattern(1000, 2)}, Off: format.DataStart + 16384 + 100}, // refused by O_DIRECT
+				{Bufs: [][]byte{alignedPattern(4096, 3)}, Off: format.DataStart + 32768},
+			}
+			// pwrite redoes the refused write and sends the last one buffered. io_uring
+			// submitted all three direct and fails the batch, which the caller writes
+			// again: buffered, all three.
+			err := WriteBatch(w, ws)
+			wantD, wantB := uint64(2), uint64(2)
+			if kind.name == "uring" {
+				if !errors.Is(err, unix.EINVAL) {
+					t.Fatalf("io_uring batch with a refused direct write: %v, want EINVAL", err)
 				}
-				// pwrite redoes the refused write and sends the last one buffered. io_uring
-				// submitted all three direct and fails the batch, which the caller writes
-				// again: buffered, all three.
-				err := runBatch(w, ws, async)
-				wantD, wantB := uint64(2), uint64(2)
-				if kind.name == "uring" {
-					if !errors.Is(err, unix.EINVAL) {
-						t.Fatalf("io_uring batch with a refused direct write: %v, want EINVAL", err)
-					}
-					err = runBatch(w, ws, async)
-					wantD, wantB = 3, 3
-				}
-				if err != nil {
-					t.Fatalf("batch with a refused direct write: %v, want it written buffered", err)
-				}
-				st := f.Direct()
-				if st.On || !st.FellBack || st.DirectWrites != wantD || st.BufferedWrites != wantB {
-					t.Errorf("Direct() = %+v, want off and fallen back after %d direct and %d buffered writes", st, wantD, wantB)
-				}
-				checkBatch(t, f, ws, "after the fallback")
-				next := []Write{{Bufs: [][]byte{alignedPattern(4096, 4)}, Off: format.DataStart + 65536}}
-				if err := runBatch(w, next, async); err != nil {
-					t.Fatal(err)
-				}
-				if got := f.Direct(); got.DirectWrites != st.DirectWrites || got.BufferedWrites != st.BufferedWrites+1 {
-					t.Errorf("Direct() = %+v, want the next batch buffered", got)
-				}
-				w.Close()
-				g := reopenFile(t, f)
-				checkBatch(t, g, append(ws, next...), "after reopen")
-			})
-		}
+				err = WriteBatch(w, ws)
+				wantD, wantB = 3, 3
+			}
+			if err != nil {
+				t.Fatalf("batch with a refused direct write: %v, want it written buffered", err)
+			}
+			st := f.Direct()
+			if st.On || !st.FellBack || st.DirectWrites != wantD || st.BufferedWrites != wantB {
+				t.Errorf("Direct() = %+v, want off and fallen back after %d direct and %d buffered writes", st, wantD, wantB)
+			}
+			checkBatch(t, f, ws, "after the fallback")
+			next := []Write{{Bufs: [][]byte{alignedPattern(4096, 4)}, Off: format.DataStart + 65536}}
+			if err := WriteBatch(w, next); err != nil {
+				t.Fatal(err)
+			}
+			if got := f.Direct(); got.DirectWrites != st.DirectWrites || got.BufferedWrites != st.BufferedWrites+1 {
+				t.Errorf("Direct() = %+v, want the next batch buffered", got)
+			}
+			w.Close()
+			g := reopenFile(t, f)
+			checkBatch(t, g, append(ws, next...), "after reopen")
+		})
 	}
 }
 
@@ -230,7 +213,7 @@ func benchBatchWrite(b *testing.B, mk func(testing.TB, *File) Writer, direct boo
 	b.ResetTimer()
 	for i := range b.N {
 		ws[0].Off = format.DataStart + int64(i%slots*size)
-		if err := w.WriteBatch(ws); err != nil {
+		if err := WriteBatch(w, ws); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/puzpuzpuz/xsync/v4"
 
+	"github.com/feoxdb/feox-go/internal/datafile"
 	"github.com/feoxdb/feox-go/pkg/stages"
 )
 
@@ -44,12 +45,7 @@ type decideFunc func(cur *record, now int64) (decision, error)
 // they were made; when the ring is full the write is undone, waits for room outside the
 // critical section and starts again.
 func (s *Store) apply(key []byte, rec *record, explicit uint64, decide decideFunc) (outcome, error) {
-	h := maphash.Bytes(s.seed, key)
-	c := &s.clocks[h&(clockShards-1)]
-	shard := 0
-	if s.pipe != nil {
-		shard = s.pipe.ShardOf(h / clockShards)
-	}
+	c, shard := s.route(maphash.Bytes(s.seed, key))
 	var startSeq uint64
 	if explicit != 0 {
 		// inflight is raised before startSeq is read: a delete that sees inflight == 0 and skips
@@ -150,9 +146,9 @@ func (s *Store) applyOnce(k string, c *clock, shard int, explicit, startSeq uint
 		}
 		// Every field is set here: an attempt that found the ring full may have used next.
 		next.ts, next.seq, next.expiry = ts, seq, d.expiry
-		next.guardTs, next.guardSeq, next.prev = 0, 0, nil
-		if s.fs != nil && loaded {
-			next.prev = old
+		next.guardTs, next.guardSeq = 0, 0
+		if s.df != nil {
+			next.pl = datafile.NewPlace(placeOf(old, loaded), false)
 		}
 		var oldCost int64
 		if loaded {
@@ -175,6 +171,9 @@ func (s *Store) applyOnce(k string, c *clock, shard int, explicit, startSeq uint
 		}
 		if loaded && old.guardSeq != 0 && others > 0 {
 			next.guardTs, next.guardSeq = old.guardTs, old.guardSeq
+		}
+		if loaded {
+			s.retire(old)
 		}
 		if !loaded || old.dead {
 			s.ordered.InsertLater(strings.Clone(k)) // its own copy: k keeps this version's value alive
@@ -200,17 +199,17 @@ func (s *Store) applyOnce(k string, c *clock, shard int, explicit, startSeq uint
 func (s *Store) deleteVersion(shard int, old *record, ts, seq uint64, inflight bool) (*record, bool) {
 	k := old.key()
 	var tomb *record
-	if s.fs != nil || inflight {
+	if s.df != nil || inflight {
 		tomb = &record{kv: old.kv[:old.klen:old.klen], klen: old.klen, ts: ts, seq: seq, dead: true}
 		if inflight {
 			tomb.guardTs, tomb.guardSeq = max(ts, old.guardTs), seq
 		}
-		if s.fs != nil {
-			tomb.prev = old
+		if s.df != nil {
+			tomb.pl = datafile.NewPlace(old.pl, true)
 		}
 	}
 	var ref any
-	if s.fs != nil {
+	if s.df != nil {
 		ref = tomb
 	}
 	if !s.enqueue(shard, stages.Entry{Key: k, TS: ts, Seq: seq, Kind: stages.Delete, Ref: ref}) {
@@ -221,8 +220,9 @@ func (s *Store) deleteVersion(shard int, old *record, ts, seq uint64, inflight b
 		s.ordered.DeleteLater(k)
 		s.keys.Dec()
 	}
+	s.retire(old)
 	if tomb != nil {
-		s.tombs.add(k)
+		s.tombstones.add(k)
 	}
 	return tomb, true
 }
@@ -251,12 +251,7 @@ func (s *Store) afterWrite(k string, out outcome) {
 // expire removes r, the record of its key that the caller found expired, if it is still the
 // key's newest record and still expired at now. It reports whether it removed the key.
 func (s *Store) expire(r *record, now int64) bool {
-	h := maphash.String(s.seed, r.key())
-	c := &s.clocks[h&(clockShards-1)]
-	shard := 0
-	if s.pipe != nil {
-		shard = s.pipe.ShardOf(h / clockShards)
-	}
+	c, shard := s.route(maphash.String(s.seed, r.key()))
 	removed := false
 	s.hash.Compute(r.key(), func(old *record, loaded bool) (*record, xsync.ComputeOp) {
 		if !loaded || old != r || !old.expired(now) {
@@ -286,7 +281,7 @@ func (s *Store) expire(r *record, now int64) bool {
 // dropTombstone removes the tombstone of key if it is still one and no explicit-timestamp writer
 // of its clock is in flight. It reports whether key needs no further attention.
 func (s *Store) dropTombstone(key string) bool {
-	c := &s.clocks[maphash.String(s.seed, key)&(clockShards-1)]
+	c, _ := s.route(maphash.String(s.seed, key))
 	done := true
 	s.hash.Compute(key, func(old *record, loaded bool) (*record, xsync.ComputeOp) {
 		if !loaded || !old.dead {
@@ -295,11 +290,50 @@ func (s *Store) dropTombstone(key string) bool {
 		// Checked under the key's lock: a delete that left this tombstone for a writer in flight
 		// cannot slip in between the check and the removal. In persistent mode the tombstone
 		// also stays until its deletion is durable (or was dropped by coalescing).
-		if c.inflight.Load() > 0 || (s.fs != nil && !old.durable.Load()) {
+		if c.inflight.Load() > 0 || (s.df != nil && !old.durable.Load()) {
 			done = false
 			return old, xsync.CancelOp
 		}
 		return nil, xsync.DeleteOp
 	})
 	return done
+}
+
+// route returns the version clock and the pipeline shard of a key with hash h: one hash picks
+// both, so that every version of a key takes its sequence numbers from one clock and travels
+// through one shard.
+func (s *Store) route(h uint64) (*clock, int) {
+	shard := 0
+	if s.pipe != nil {
+		shard = s.pipe.ShardOf(h / clockShards)
+	}
+	return &s.clocks[h&(clockShards-1)], shard
+}
+
+// shardOf returns the pipeline shard of key (see route).
+func (s *Store) shardOf(key string) int {
+	_, shard := s.route(maphash.String(s.seed, key))
+	return shard
+}
+
+// placeOf returns the place of old, the record a write replaces, or nil when there is none.
+func placeOf(old *record, loaded bool) *datafile.Place {
+	if !loaded {
+		return nil
+	}
+	return old.pl
+}
+
+// retire marks old, a record a write has just replaced in the hash index, as replaced, and
+// drops its value from the cache if the cache holds it. Together with admit, which checks
+// replaced after it admits, a replaced version never stays in the cache: whichever of the two
+// runs second sees the other's write (Go's atomics are sequentially consistent).
+func (s *Store) retire(old *record) {
+	if s.cache == nil {
+		return
+	}
+	old.replaced.Store(true)
+	if h := old.ch.Load(); h != nil {
+		s.cache.Remove(h)
+	}
 }

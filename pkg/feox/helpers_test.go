@@ -133,16 +133,3 @@ func recordOverhead(tb testing.TB) int64 {
 	}
 	return c
 }
-
-// reopenStore closes st and opens the store again with opts (through openIO).
-func reopenStore(tb testing.TB, st *feox.Store, opts feox.Options) *feox.Store {
-	tb.Helper()
-	if err := st.Close(); err != nil {
-		tb.Fatalf("Close: %v", err)
-	}
-	st, err := openIO(opts)
-	if err != nil {
-		tb.Fatalf("reopen: %v", err)
-	}
-	return st
-}

@@ -1,11 +1,14 @@
 package feox
 
 import (
+	"errors"
 	"fmt"
-	"runtime"
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/feoxdb/feox-go/internal/disk"
+	"github.com/feoxdb/feox-go/pkg/stages"
 )
 
 // IOMode selects how the write pipeline reaches the disk.
@@ -36,22 +39,23 @@ func (m IOMode) String() string {
 	return fmt.Sprintf("IOMode(%d)", int(m))
 }
 
-// Defaults taken by zero Options fields.
+// Defaults taken by zero Options fields, and the bounds Open accepts. The pipeline's and the
+// I/O's are those of the packages that implement them.
 const (
 	DefaultFileSize         = 1 << 30
 	DefaultMaxMemory        = 4 << 30
 	DefaultTTLSweepInterval = time.Second
-	DefaultRingSize         = 1024
-	DefaultBatchEntries     = 1024
-	DefaultBatchBytes       = 16 << 20
-	DefaultFlushInterval    = 100 * time.Millisecond
-	DefaultQueueDepth       = 256
+	DefaultRingSize         = stages.DefaultRingSize
+	DefaultBatchEntries     = stages.DefaultBatchEntries
+	DefaultBatchBytes       = stages.DefaultBatchBytes
+	DefaultFlushInterval    = stages.DefaultFlushInterval
+	DefaultQueueDepth       = disk.DefaultQueueDepth
 	// MaxRingSize is the largest RingSize Open accepts.
-	MaxRingSize = 1 << 20
+	MaxRingSize = stages.MaxRingSize
 	// MaxShards is the largest Shards Open accepts.
-	MaxShards = 1024
+	MaxShards = stages.MaxShards
 	// MaxQueueDepth is the largest QueueDepth Open accepts (the io_uring limit).
-	MaxQueueDepth = 32768
+	MaxQueueDepth = disk.MaxQueueDepth
 )
 
 // Options configure a Store. The zero value is valid: a memory-only store with every default.
@@ -114,29 +118,24 @@ func (o Options) withDefaults() (Options, error) {
 	bad := func(field string, v any, why string) error {
 		return fmt.Errorf("%w: %s = %v: %s", ErrInvalidOption, field, v, why)
 	}
+	p := &o.Pipeline
 	switch {
 	case o.FileSize < 0:
 		return o, bad("FileSize", o.FileSize, "must not be negative")
 	case o.MaxMemory < 0:
 		return o, bad("MaxMemory", o.MaxMemory, "must not be negative")
-	}
-	p := &o.Pipeline
-	switch {
-	case p.Shards < 0 || p.Shards > MaxShards:
-		return o, bad("Pipeline.Shards", p.Shards, fmt.Sprintf("must be in [0, %d]", MaxShards))
-	case p.RingSize < 0 || p.RingSize > MaxRingSize:
-		return o, bad("Pipeline.RingSize", p.RingSize, fmt.Sprintf("must be in [0, %d]", MaxRingSize))
-	case p.BatchEntries < 0:
-		return o, bad("Pipeline.BatchEntries", p.BatchEntries, "must not be negative")
-	case p.BatchBytes < 0:
-		return o, bad("Pipeline.BatchBytes", p.BatchBytes, "must not be negative")
-	case p.FlushInterval < 0:
-		return o, bad("Pipeline.FlushInterval", p.FlushInterval, "must not be negative")
 	case p.IO < IOAuto || p.IO > IOPwrite:
 		return o, bad("Pipeline.IO", p.IO, "unknown mode")
 	case p.QueueDepth < 0 || p.QueueDepth > MaxQueueDepth:
 		return o, bad("Pipeline.QueueDepth", p.QueueDepth, fmt.Sprintf("must be in [0, %d]", MaxQueueDepth))
 	}
+	so, err := p.stages().WithDefaults()
+	var oe *stages.OptionError
+	if errors.As(err, &oe) {
+		return o, bad("Pipeline."+oe.Field, oe.Value, oe.Why)
+	}
+	p.Shards, p.RingSize, p.BatchEntries = so.Shards, so.RingSize, so.BatchEntries
+	p.BatchBytes, p.FlushInterval = so.BatchBytes, so.FlushInterval
 	if o.FileSize == 0 {
 		o.FileSize = DefaultFileSize
 	}
@@ -146,23 +145,25 @@ func (o Options) withDefaults() (Options, error) {
 	if o.TTLSweepInterval == 0 {
 		o.TTLSweepInterval = DefaultTTLSweepInterval
 	}
-	if p.Shards == 0 {
-		p.Shards = max(1, runtime.GOMAXPROCS(0)/2)
-	}
-	if p.RingSize == 0 {
-		p.RingSize = DefaultRingSize
-	}
-	if p.BatchEntries == 0 {
-		p.BatchEntries = DefaultBatchEntries
-	}
-	if p.BatchBytes == 0 {
-		p.BatchBytes = DefaultBatchBytes
-	}
-	if p.FlushInterval == 0 {
-		p.FlushInterval = DefaultFlushInterval
-	}
 	if p.QueueDepth == 0 {
 		p.QueueDepth = DefaultQueueDepth
 	}
 	return o, nil
+}
+
+// stages returns the pipeline's options for p.
+func (p *PipelineOptions) stages() stages.Options {
+	return stages.Options{Shards: p.Shards, RingSize: p.RingSize, BatchEntries: p.BatchEntries,
+		BatchBytes: p.BatchBytes, FlushInterval: p.FlushInterval, DisableCoalesce: p.DisableCoalesce}
+}
+
+// disk returns the I/O policy of m.
+func (m IOMode) disk() disk.IO {
+	switch m {
+	case IOUring:
+		return disk.IOUring
+	case IOPwrite:
+		return disk.IOPwrite
+	}
+	return disk.IOAuto
 }

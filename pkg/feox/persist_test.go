@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/feoxdb/feox-go/internal/disk"
 	"github.com/feoxdb/feox-go/pkg/feox"
 )
 
@@ -121,76 +122,6 @@ func TestStore_Persist_NotAStore(t *testing.T) {
 	}
 }
 
-// TestStore_Persist_SnapshotAfterFlush copies the data file right after Flush, while the store
-// keeps running, and checks that the copy recovers exactly the store's contents at that moment.
-// Nothing writes between the Flush and the copy: not this test, and not the cleaner, which is
-// paused (it moves and erases records in the background, so a copy taken during one of its
-// rounds is not a snapshot; docs/DURABILITY.md).
-func TestStore_Persist_SnapshotAfterFlush(t *testing.T) {
-	for trial := range 5 {
-		seed := uint64(1000 + trial)
-		dir := t.TempDir()
-		path := filepath.Join(dir, "live.feox")
-		st, err := openIO(feox.Options{Path: path, FileSize: 1 << 20,
-			Pipeline: feox.PipelineOptions{FlushInterval: 2 * time.Millisecond, BatchEntries: 64}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		next := crashOps(seed)
-		for i := range 3000 {
-			op := next()
-			switch {
-			case op.del:
-				_ = st.Delete([]byte(op.key))
-			case op.ttl > 0:
-				_, err = st.InsertWithTTL([]byte(op.key), []byte(op.value), op.ttl)
-			default:
-				_, err = st.Insert([]byte(op.key), []byte(op.value))
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if (i+1)%500 != 0 {
-				continue
-			}
-			resume := st.PauseCleaner()
-			if err := st.Flush(); err != nil {
-				t.Fatal(err)
-			}
-			snap, err := os.ReadFile(path)
-			resume()
-			if err != nil {
-				t.Fatal(err)
-			}
-			cp := filepath.Join(dir, fmt.Sprintf("copy-%d.feox", i))
-			if err := os.WriteFile(cp, snap, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			rec, err := openIO(feox.Options{Path: cp})
-			if err != nil {
-				t.Fatalf("seed %d op %d: open copy: %v", seed, i, err)
-			}
-			for k := range crashKeys {
-				key := []byte(fmt.Sprintf("key-%03d", k))
-				v1, e1 := st.Get(key)
-				v2, e2 := rec.Get(key)
-				if string(v1) != string(v2) || (e1 == nil) != (e2 == nil) {
-					t.Fatalf("seed %d op %d: %s: store %.16q %v, recovered copy %.16q %v", seed, i, key, v1, e1, v2, e2)
-				}
-			}
-			if rec.Len() != st.Len() {
-				t.Fatalf("seed %d op %d: Len store %d, copy %d", seed, i, st.Len(), rec.Len())
-			}
-			if err := rec.Close(); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := st.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // TestPersist_IOBackends opens a store with each I/O mode, and with io_uring refused as an old
 // or locked-down kernel would: IOAuto picks pwrite (measured faster, docs/DECISIONS.md) and so
 // never depends on io_uring, IOUring fails with an error matching errors.ErrUnsupported when it
@@ -217,11 +148,11 @@ func TestPersist_IOBackends(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "io.feox")
 			opts := feox.Options{Path: path, FileSize: 1 << 20, Pipeline: feox.PipelineOptions{IO: tc.io, BatchEntries: tc.batch}}
-			open := feox.Open
+			var refuse func(int, disk.Writer, *disk.File) (disk.Writer, error)
 			if tc.refuse {
-				open = feox.OpenRefusingUring
+				refuse = refuseUring
 			}
-			st, err := open(opts)
+			st, err := feox.OpenWithHooks(opts, refuse, nil)
 			if tc.backend == "" {
 				if !errors.Is(err, errors.ErrUnsupported) {
 					t.Fatalf("Open = %v, want an error matching errors.ErrUnsupported", err)
@@ -254,4 +185,13 @@ func TestPersist_IOBackends(t *testing.T) {
 			}
 		})
 	}
+}
+
+// refuseUring is a writer wrapper that refuses io_uring as a kernel without it would: a shard
+// offered an io_uring writer gets an error matching errors.ErrUnsupported.
+func refuseUring(_ int, w disk.Writer, _ *disk.File) (disk.Writer, error) {
+	if w.Name() == "pwrite" {
+		return w, nil
+	}
+	return nil, fmt.Errorf("io_uring setup refused (test): %w", errors.ErrUnsupported)
 }

@@ -4,6 +4,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/feoxdb/feox-go/internal/datafile"
 	"github.com/feoxdb/feox-go/pkg/cache"
 )
 
@@ -49,66 +50,19 @@ type record struct {
 	// durable is set once the version is on disk (by the write pipeline's complete stage).
 	durable atomic.Bool
 
-	// Persistent mode only. pl is the version's place in the data file, shared with the stub and
-	// resident copies that later stand for the same version; nil until the pipeline first tries
-	// to write it. The pointer is atomic because readers of a durable copy load it while the
-	// complete stage may be creating it for a newer version's failed write.
-	pl atomic.Pointer[place]
-	// superseded is set when a newer version became durable first: if the version reaches
-	// disk after that (a retried deletion), it is garbage at once.
-	superseded atomic.Bool
-	// prev links to the version this one replaced until this one is durable (cleared then), so
-	// that the complete stage can release the older version's extent. Written before the version
-	// is enqueued; read and cleared only by the key's shard's complete stage.
-	prev *record
+	// replaced is set when a newer version (or a deletion) replaces this one in the hash index;
+	// a version replaced before it is durable is never admitted to the cache (see admit).
+	replaced atomic.Bool
+
+	// pl is the version's place in the data file (persistent mode only; nil otherwise), made
+	// when the version is, before it is published, and shared with the stub and resident
+	// copies that later stand for the same version.
+	pl *datafile.Place
 }
 
-// place is where one version lives in the data file (see segments.go for the fields guarded
-// by fileStore.mu).
-type place struct {
-	// loc is the record's first sector+1 in the low 40 bits and its sector count above them;
-	// 0 = not on disk. The cleaner changes it when it moves the record; a reader loads it
-	// (acquire) and re-reads if it changed while the read failed verification.
-	loc atomic.Uint64
-	// counted is set while the record's sectors count as live in their segment. Guarded by
-	// fileStore.mu.
-	counted bool
-	// ghosts lists the segments, not yet erased, that may still hold older copies of the key
-	// (versions it replaced, copies of failed writes, the extents it was moved from). A
-	// deletion record must stay on disk while its ghosts do. Guarded by fileStore.mu.
-	ghosts *ghost
-}
-
-// placeOf returns r's place, creating it if r has none yet.
-func (r *record) placeOf() *place {
-	if p := r.pl.Load(); p != nil {
-		return p
-	}
-	p := new(place)
-	if r.pl.CompareAndSwap(nil, p) { // publishes p to readers that load r.pl (release)
-		return p
-	}
-	return r.pl.Load()
-}
-
-// where returns the packed location of r's record on disk, 0 if it is not on disk.
-func (r *record) where() uint64 {
-	if p := r.pl.Load(); p != nil {
-		return p.loc.Load()
-	}
-	return 0
-}
-
-// packLoc packs a record's first sector and sector count into a loc value.
-func packLoc(sector, sectors uint64) uint64 { return (sector + 1) | sectors<<40 }
-
-// unpackLoc is the inverse of packLoc; ok is false for 0 (not on disk).
-func unpackLoc(loc uint64) (sector, sectors uint64, ok bool) {
-	if loc == 0 {
-		return 0, 0, false
-	}
-	return loc&(1<<40-1) - 1, loc >> 40, true
-}
+// Place returns the version's place in the data file: a record is the Ref of its pipeline
+// entry, and the data file finds the place through it.
+func (r *record) Place() *datafile.Place { return r.pl }
 
 // recordWith is a record followed by the buffer its kv points into: one allocation, so that a
 // read finds the record, the key it compares and the value it returns on the same few cache

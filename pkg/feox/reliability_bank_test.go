@@ -34,6 +34,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/feoxdb/feox-go/internal/datafile"
 	"github.com/feoxdb/feox-go/pkg/feox"
 )
 
@@ -405,7 +406,7 @@ func TestReliability_Bank_Crash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	points := append(feox.CrashPoints(), pointMidBatch, pointBeforeSync, "")
+	points := append(datafile.CrashPoints(), pointMidBatch, pointBeforeSync, "")
 	kills := 0
 	for f := range files {
 		path := filepath.Join(t.TempDir(), fmt.Sprintf("bank-%d.feox", f))

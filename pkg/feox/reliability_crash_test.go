@@ -1,6 +1,6 @@
 package feox_test
 
-// The crash matrix: for every crash point of the write protocol (feox.CrashPoints) and the two
+// The crash matrix: for every crash point of the write protocol (datafile.CrashPoints) and the two
 // points of the faultWriter ("mid-batch": half of a batch's bytes written; "written-before-sync":
 // all written, not synced), a child process (this test binary, re-executed) writes a seeded
 // sequence of overwrites, deletes, TTL writes and TTL changes, calls Flush every
@@ -30,6 +30,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/feoxdb/feox-go/internal/datafile"
 	"github.com/feoxdb/feox-go/pkg/feox"
 )
 
@@ -153,7 +154,7 @@ func TestReliability_CrashMatrix(t *testing.T) {
 	})
 	r := rand.New(rand.NewPCG(seed, 3))
 	var runs []relCrashRun
-	points := append(feox.CrashPoints(), pointMidBatch, pointBeforeSync)
+	points := append(datafile.CrashPoints(), pointMidBatch, pointBeforeSync)
 	for _, p := range points {
 		for range perPoint {
 			k := 1 + r.Int64N(20)

@@ -46,7 +46,7 @@ func withTestIO(opts feox.Options) (feox.Options, error) {
 }
 
 // openHooksIO is feox.OpenWithHooks with the I/O backend chosen by testIOEnv.
-func openHooksIO(opts feox.Options, wrap func(int, disk.Writer, *disk.File) disk.Writer,
+func openHooksIO(opts feox.Options, wrap func(int, disk.Writer, *disk.File) (disk.Writer, error),
 	crash func(string)) (*feox.Store, error) {
 	opts, err := withTestIO(opts)
 	if err != nil {
@@ -137,8 +137,8 @@ type faultSet struct {
 func (fs *faultSet) set(k faultKind) { fs.kind.Store(int32(k)) }
 
 // wrap is the wrapper function for feox.OpenWithHooks.
-func (fs *faultSet) wrap(_ int, w disk.Writer, f *disk.File) disk.Writer {
-	return &faultWriter{fs: fs, inner: w, f: f}
+func (fs *faultSet) wrap(_ int, w disk.Writer, f *disk.File) (disk.Writer, error) {
+	return &faultWriter{fs: fs, inner: w, f: f}, nil
 }
 
 // faultWriter is one shard's disk.Writer under a faultSet.
@@ -152,17 +152,8 @@ func (w *faultWriter) Close() error { return w.inner.Close() }
 
 func (w *faultWriter) Name() string { return w.inner.Name() }
 
-// WriteBatch is Submit followed by the Wait of its Pending.
-func (w *faultWriter) WriteBatch(ws []disk.Write) error {
-	p, err := w.Submit(ws)
-	if err != nil {
-		return err
-	}
-	return p.Wait()
-}
-
-// Submit implements disk.AsyncWriter, so that the store runs its pipeline as it does over
-// the real backends: the batch's writes happen (or fail) here, and its data sync happens (or
+// Submit implements disk.Writer, so that the store runs its pipeline as it does over the real
+// backends: the batch's writes happen (or fail) here, and its data sync happens (or
 // fails) in the returned Pending's Wait, possibly after the next batch's Submit.
 func (w *faultWriter) Submit(ws []disk.Write) (disk.Pending, error) {
 	fs := w.fs
@@ -205,13 +196,7 @@ func (w *faultWriter) Submit(ws []disk.Write) (disk.Pending, error) {
 	case fs.power != nil:
 		return fs.power.submit(w, ws)
 	case fs.crash == nil:
-		if aw, ok := w.inner.(disk.AsyncWriter); ok {
-			return aw.Submit(ws)
-		}
-		if err := w.inner.WriteBatch(ws); err != nil {
-			return nil, err
-		}
-		return waitFunc(func() error { return nil }), nil
+		return w.inner.Submit(ws)
 	}
 	half := batchBytes(ws) / 2 / format.SectorSize * format.SectorSize
 	if err := w.writeRange(ws, 0, half, pointSector); err != nil {

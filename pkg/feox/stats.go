@@ -126,18 +126,16 @@ func (s *Store) Stats() Stats {
 		InsertP50:   c.insertLat.Quantile(0.50),
 		InsertP99:   c.insertLat.Quantile(0.99),
 	}
-	if fs := s.fs; fs != nil {
-		st.DiskBytes = fs.file.Size()
-		st.DiskLiveBytes = fs.live.Load()
-		st.BytesWritten = fs.written.Load()
-		st.CorruptRecords = fs.corrupt.Load()
-		st.BytesRead = fs.read.Load()
-		st.DiskFreeBytes, st.DiskGarbageBytes = fs.diskSpace()
-		st.DirectIO = fs.file.Direct().On
+	if s.df != nil {
+		d := s.df.Stats()
+		st.DiskBytes, st.DiskLiveBytes = d.Size, d.Live
+		st.BytesWritten, st.BytesRead, st.CorruptRecords = d.Written, d.Read, d.Corrupt
+		st.DiskFreeBytes, st.DiskGarbageBytes = d.Free, d.Garbage
+		st.DirectIO = d.DirectIO
 		if total := st.DiskLiveBytes + st.DiskGarbageBytes; total > 0 {
 			st.Fragmentation = float64(st.DiskGarbageBytes) / float64(total)
 		}
-		st.SegmentsCleaned, st.RecordsMoved = fs.cleaned.Load(), fs.moves.Load()
+		st.SegmentsCleaned, st.RecordsMoved = d.Cleaned, d.Moved
 		st.CacheMisses = c.diskReads.Value()
 		st.CacheHits = max(gets-misses-st.CacheMisses, 0)
 		st.CacheEvictions = c.evictions.Value()
@@ -151,8 +149,8 @@ func (s *Store) Stats() Stats {
 		st.WriteErrors = p.Errors
 		st.Batches = p.Batches
 		st.Syncs = p.Batches
-		if s.fs != nil {
-			st.Syncs = s.fs.syncs.Load()
+		if s.df != nil {
+			st.Syncs = s.df.Stats().Syncs
 		}
 		st.BackpressureWaits = p.BackpressureWaits
 		st.BatchMean = p.MeanBatch()

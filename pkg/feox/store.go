@@ -13,7 +13,7 @@ import (
 	"github.com/puzpuzpuz/xsync/v4"
 	"github.com/rs/zerolog"
 
-	"github.com/feoxdb/feox-go/internal/disk"
+	"github.com/feoxdb/feox-go/internal/datafile"
 	"github.com/feoxdb/feox-go/internal/index"
 	"github.com/feoxdb/feox-go/pkg/cache"
 	"github.com/feoxdb/feox-go/pkg/stages"
@@ -44,14 +44,13 @@ type Store struct {
 	keys   *xsync.Counter
 	stats  counters
 
-	ttl   ttlIndex
-	tombs tombList
+	ttl        ttlIndex
+	tombstones tombList
 
 	// pipe carries every write to the backends; nil in memory-only mode.
 	pipe *stages.Pipeline
-	// fs and backends are the data file and the shards' writers; nil unless persistent.
-	fs       *fileStore
-	backends []*fileBackend
+	// df is the data file, whose backends are the pipeline's; nil unless persistent.
+	df *datafile.File
 	// cache decides which durable values stay in memory (persistent mode only); evictKick
 	// asks the background goroutine to run it.
 	cache     *cache.Cache[*record]
@@ -59,9 +58,6 @@ type Store struct {
 	// readers is the bounded pool (ants) on which Range reads values that left memory.
 	readers *ants.Pool
 	hooks   openHooks
-	// uringRefused is set at Open when IOAuto found io_uring unusable: the other shards use
-	// pwrite without trying again.
-	uringRefused bool
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -84,14 +80,8 @@ type openHooks struct {
 	// newBackend, when set, gives the store a write pipeline whose shards write to the
 	// backends it returns (a memory-only store otherwise).
 	newBackend func(shard int) stages.Backend
-	// failUring makes io_uring setup fail as a kernel that refuses io_uring would.
-	failUring bool
-	// wrapWriter, when set, wraps each shard's I/O backend (fault injection, power-loss
-	// simulation).
-	wrapWriter func(shard int, w disk.Writer, f *disk.File) disk.Writer
-	// crash, when set, is called at the named points of the write protocol (crash tests kill
-	// the process there).
-	crash func(point string)
+	// file holds the data file's test seams: Crash and Writers.Wrap (see datafile.Config).
+	file datafile.Config
 }
 
 // diskReaders is the size of the pool on which Range reads values from disk: enough reads in
@@ -101,16 +91,8 @@ func diskReaders() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
 // readersRelease bounds how long Close waits for the disk reader pool's goroutines to stop.
 const readersRelease = 5 * time.Second
 
-// crashPoint calls the crash hook, if any, at the named point of the write protocol.
-func (s *Store) crashPoint(point string) {
-	if s.hooks.crash != nil {
-		s.hooks.crash(point)
-	}
-}
-
 // open opens a store with the test seams of hooks.
 func open(opts Options, hooks openHooks) (*Store, error) {
-	newBackend := hooks.newBackend
 	o, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
@@ -132,58 +114,36 @@ func open(opts Options, hooks openHooks) (*Store, error) {
 	}
 	s.stats.init()
 	s.ttl.init()
-	mode := "memory"
-	onDurable := markDurable
+	mode, po := "memory", o.Pipeline.stages()
+	po.Logger = s.log
+	po.Backend, po.OnDurable = hooks.newBackend, markDurable
 	if o.Path != "" {
-		s.cache = cache.New[*record](cache.Config{HighWatermark: o.MaxMemory})
+		mode = "persistent"
 		if err := s.openFile(); err != nil {
 			return nil, err
 		}
-		if s.readers, err = ants.NewPool(diskReaders()); err != nil {
-			s.closeWriters()
-			s.fs.file.Close()
-			return nil, err
-		}
-		mode = "persistent"
-		newBackend = func(i int) stages.Backend { return s.backends[i] }
-		onDurable = s.onDurable
+		po.Backend, po.OnDurable = s.df.Backend, s.onDurable
+	} else if po.Backend != nil {
+		mode = "pipeline"
 	}
-	if newBackend != nil {
-		if mode == "memory" {
-			mode = "pipeline"
-		}
-		po := o.Pipeline
-		s.pipe, err = stages.New(stages.Options{
-			Shards:          po.Shards,
-			RingSize:        po.RingSize,
-			BatchEntries:    po.BatchEntries,
-			BatchBytes:      po.BatchBytes,
-			FlushInterval:   po.FlushInterval,
-			DisableCoalesce: po.DisableCoalesce,
-			Backend:         newBackend,
-			OnDurable:       onDurable,
-			Logger:          s.log,
-		})
-		if err != nil {
-			if s.fs != nil {
-				s.closeWriters()
-				s.fs.file.Close()
-			}
+	if po.Backend != nil {
+		if s.pipe, err = stages.New(po); err != nil {
+			s.closeFile()
 			return nil, err
 		}
 	}
 	s.wg.Add(2)
 	go s.background()
 	go s.applyIndex()
-	if s.fs != nil && s.pipe != nil {
-		s.wg.Add(1)
-		go s.runCleaner()
+	if s.df != nil {
+		s.df.StartCleaner(s.pipe)
 	}
 	s.log.Info().Str("mode", mode).Int64("max_memory", o.MaxMemory).Msg("feox: store opened")
 	return s, nil
 }
 
-// markDurable records that the versions of a completed batch are on disk.
+// markDurable records that the versions of a completed batch are on disk (a store whose
+// pipeline has no data file: tests and benchmarks of the pipeline).
 func markDurable(b *stages.Batch) {
 	for i := range b.Entries {
 		if r, ok := b.Entries[i].Ref.(*record); ok {
@@ -202,19 +162,14 @@ func (s *Store) Close() error {
 		s.closed.Store(true)
 		close(s.stop)
 		s.wg.Wait()
+		if s.df != nil {
+			s.df.StopCleaner()
+		}
 		if s.pipe != nil {
-			err = s.pipe.Close()
+			err = fileErr(s.pipe.Close())
 		}
-		if s.readers != nil {
-			if rerr := s.readers.ReleaseTimeout(readersRelease); rerr != nil {
-				s.log.Error().Err(rerr).Msg("feox: the disk reader pool did not stop in time")
-			}
-		}
-		if s.fs != nil {
-			s.closeWriters()
-			if cerr := s.fs.file.Close(); err == nil {
-				err = cerr
-			}
+		if cerr := s.closeFile(); err == nil {
+			err = cerr
 		}
 		s.log.Info().Int("keys", int(s.keys.Value())).Err(err).Msg("feox: store closed")
 	})
@@ -247,7 +202,7 @@ func (s *Store) Flush() error {
 		if errors.Is(err, stages.ErrClosed) {
 			return ErrClosed
 		}
-		return err
+		return fileErr(err)
 	}
 	return nil
 }
@@ -305,7 +260,7 @@ func (s *Store) lookup(key []byte) *record {
 // A negative delta always succeeds. In persistent mode values are never refused (the cache
 // evicts durable ones): only keys, charged to keyMem, are held to MaxMemory.
 func (s *Store) reserve(delta, keyCost int64) error {
-	if s.fs != nil {
+	if s.df != nil {
 		for keyCost > 0 {
 			cur := s.keyMem.Load()
 			if cur+keyCost > s.opts.MaxMemory {
@@ -336,7 +291,7 @@ func (s *Store) reserve(delta, keyCost int64) error {
 // unreserve gives back what reserve charged.
 func (s *Store) unreserve(delta, keyCost int64) {
 	s.mem.Add(-delta)
-	if s.fs != nil {
+	if s.df != nil {
 		s.keyMem.Add(-keyCost)
 	}
 }

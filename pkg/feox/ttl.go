@@ -143,9 +143,9 @@ func (s *Store) background() {
 		if sweep && s.sweep(sweepBudget) {
 			wait = sweepBacklogPause
 		}
-		for _, k := range s.tombs.take() {
+		for _, k := range s.tombstones.take() {
 			if !s.dropTombstone(k) {
-				s.tombs.add(k)
+				s.tombstones.add(k)
 			}
 		}
 		timer.Reset(wait)

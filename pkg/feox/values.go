@@ -3,12 +3,11 @@ package feox
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"sync"
 
 	"github.com/puzpuzpuz/xsync/v4"
 
-	"github.com/feoxdb/feox-go/internal/format"
+	"github.com/feoxdb/feox-go/internal/datafile"
 )
 
 // Values in persistent mode. A version's value stays in memory until the version is durable;
@@ -26,7 +25,7 @@ func stubOf(r *record) *record {
 	st.ts, st.seq, st.expiry = r.ts, r.seq, r.expiry
 	st.guardTs, st.guardSeq = r.guardTs, r.guardSeq
 	st.vlen, st.stub = r.vlen, true
-	st.pl.Store(r.pl.Load())
+	st.pl = r.pl
 	st.durable.Store(true)
 	return st
 }
@@ -36,19 +35,23 @@ func residentOf(st *record, v []byte) *record {
 	r := newRecord(st.kv[:st.klen], v)
 	r.ts, r.seq, r.expiry = st.ts, st.seq, st.expiry
 	r.guardTs, r.guardSeq = st.guardTs, st.guardSeq
-	r.pl.Store(st.pl.Load())
+	r.pl = st.pl
 	r.durable.Store(true)
 	return r
 }
 
 // admit hands a durable version's value to the cache; with DisableCache it evicts it at once.
-// Only the key's shard's complete stage calls it, once per version.
+// Only the key's shard's complete stage calls it, once per version. A version that a newer one
+// replaced meanwhile leaves the cache at once (see retire).
 func (s *Store) admit(r *record, victims []*record) []*record {
 	if s.opts.DisableCache {
 		return append(victims, r)
 	}
 	s.cache.AdmitHandle(&r.ce, r, int64(r.vlen))
 	r.ch.Store(&r.ce)
+	if r.replaced.Load() {
+		s.cache.Remove(&r.ce)
+	}
 	return victims
 }
 
@@ -105,7 +108,7 @@ func (s *Store) stubOut(r *record) {
 // verification failure wraps ErrCorrupted; it may also mean that st was replaced and its space
 // reused since the caller loaded it (see valueOf).
 func (s *Store) readBack(st *record) (*record, []byte, error) {
-	v, err := s.fs.readValue(st)
+	v, err := s.readValue(st)
 	s.stats.diskReads.Inc()
 	if err != nil {
 		return st, nil, err
@@ -190,50 +193,14 @@ func (s *Store) valueLocked(cur *record) ([]byte, error) {
 		return cur.value(), nil
 	}
 	s.stats.diskReads.Inc()
-	return s.fs.readValue(cur)
+	return s.readValue(cur)
 }
 
-// readValue reads the record of r's version from the data file and returns its value, after
-// checking the record's checksum and that it is r's version: same key, kind, timestamp,
-// sequence number and value length. Any mismatch wraps ErrCorrupted. When the cleaner moved the
-// record while it was being read (its old extent may be erased by now), readValue reads it again
-// from its new place.
-func (fs *fileStore) readValue(r *record) ([]byte, error) {
-	for {
-		loc := r.where()
-		v, err := fs.readAt(r, loc)
-		if err == nil || r.where() == loc {
-			return v, err
-		}
-	}
-}
-
-// readAt reads and verifies r's record at loc.
-func (fs *fileStore) readAt(r *record, loc uint64) ([]byte, error) {
-	sec, cnt, ok := unpackLoc(loc)
-	if !ok {
-		return nil, fmt.Errorf("%w: key %q has no record on disk", ErrCorrupted, r.key())
-	}
-	buf := make([]byte, cnt*sectorSize)
-	if err := fs.reader.ReadAt(buf, int64(sec*sectorSize)); err != nil {
-		return nil, err
-	}
-	fs.read.Add(int64(len(buf)))
-	h, err := format.DecodeRecordHeader(buf, sec, fs.salt)
-	var key, value []byte
-	if err == nil && h.Size <= len(buf) {
-		key, value, err = format.VerifyRecord(buf[:h.Size], h, sec, fs.salt)
-	} else if err == nil {
-		err = errors.New("record runs past its extent")
-	}
-	if err == nil && (h.Kind != format.KindValue || h.Seq != r.seq || h.TS != r.ts ||
-		string(key) != r.key() || len(value) != r.vlen) {
-		err = errors.New("the record on disk is another version")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: value of key %q at offset %d: %v", ErrCorrupted, r.key(), sec*sectorSize, err)
-	}
-	return value, nil
+// readValue reads the value of r's version back from the data file and verifies it (see
+// datafile.File.ReadValue); a failed verification wraps ErrCorrupted.
+func (s *Store) readValue(r *record) ([]byte, error) {
+	v, err := s.df.ReadValue(r.pl, datafile.Version{Key: r.key(), TS: r.ts, Seq: r.seq, ValueLen: r.vlen})
+	return v, fileErr(err)
 }
 
 // stubValue is the value of a stub read for Range; gone reports that the key went away between

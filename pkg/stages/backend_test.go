@@ -102,7 +102,7 @@ func (r *recBackend) Submit(b *Batch) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	switch {
-	case len(b.Entries) == 0:
+	case len(b.Entries) == 0 && len(b.Dropped) == 0:
 		r.problem("empty batch %d submitted", b.Seq)
 	case b.Shard != r.shard:
 		r.problem("batch %d of shard %d submitted", b.Seq, b.Shard)

@@ -81,9 +81,6 @@ type Batch struct {
 	// history in the batch (a key created and deleted within it): nothing of them is written,
 	// and OnDurable receives them here so the caller can settle them.
 	Dropped []Entry
-	// Sectors is for the backend: it may record where it wrote each entry (Sectors[i] for
-	// Entries[i]) for OnDurable to read. The pipeline only clears it.
-	Sectors []uint64
 
 	opened   time.Time
 	failGen  uint64 // the shard's failure count when the batch opened
@@ -91,11 +88,13 @@ type Batch struct {
 	err      error
 }
 
+// settles reports whether the batch has entries to write or dropped entries to settle.
+func (b *Batch) settles() bool { return len(b.Entries) > 0 || len(b.Dropped) > 0 }
+
 func (b *Batch) reset() {
 	clear(b.Entries)
 	b.Entries = b.Entries[:0]
 	b.Bytes = 0
-	b.Sectors = b.Sectors[:0]
 	clear(b.Dropped)
 	b.Dropped = b.Dropped[:0]
 	clear(b.barriers)
@@ -105,7 +104,9 @@ func (b *Batch) reset() {
 
 // Backend writes batches and makes them durable. Each shard has its own Backend; the shard's
 // submit goroutine calls Submit and its complete goroutine calls Complete, each in batch order,
-// so one Backend sees at most those two goroutines.
+// so one Backend sees at most those two goroutines. Every batch with entries to write or
+// dropped entries to settle goes through both; a batch that carries only flush barriers does
+// not.
 type Backend interface {
 	// Submit starts writing every entry of b followed by a data sync. It may do the whole job
 	// before returning (a synchronous backend) or only queue it.

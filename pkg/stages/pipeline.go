@@ -3,6 +3,7 @@ package stages
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -10,11 +11,30 @@ import (
 	"github.com/rs/zerolog"
 )
 
+// Defaults taken by zero Options fields, and the bounds New accepts.
+const (
+	DefaultRingSize      = 1024
+	DefaultBatchEntries  = 1024
+	DefaultBatchBytes    = 16 << 20
+	DefaultFlushInterval = 100 * time.Millisecond
+	DefaultDepth         = 4
+	// MaxRingSize is the largest RingSize New accepts.
+	MaxRingSize = 1 << 20
+	// MaxShards is the largest number of shards New accepts.
+	MaxShards = 1024
+)
+
+// DefaultShards returns the number of shards a zero Options.Shards takes: half the CPUs Go
+// may use, at least one, so that the shards' stages leave room for the writers.
+func DefaultShards() int { return max(1, runtime.GOMAXPROCS(0)/2) }
+
 // Options configure a Pipeline. Zero fields take the defaults named beside them.
 type Options struct {
-	// Shards is the number of shards, each an owner goroutine with its own ring (default 1).
+	// Shards is the number of shards, each an owner goroutine with its own ring (default
+	// DefaultShards, at most MaxShards).
 	Shards int
-	// RingSize is the capacity of each shard's ring, rounded up to a power of two (default 1024).
+	// RingSize is the capacity of each shard's ring, rounded up to a power of two (default
+	// 1024, at most MaxRingSize).
 	RingSize int
 	// BatchEntries closes a batch when it holds this many entries (default 1024).
 	BatchEntries int
@@ -37,6 +57,59 @@ type Options struct {
 	Logger zerolog.Logger
 }
 
+// OptionError reports an Options field out of range.
+type OptionError struct {
+	Field string // the field's name
+	Value any    // its value
+	Why   string // the range it must be in
+}
+
+func (e *OptionError) Error() string {
+	return fmt.Sprintf("stages: invalid option %s = %v: %s", e.Field, e.Value, e.Why)
+}
+
+// WithDefaults validates o's tunables (every field but Backend, OnDurable and Logger) and
+// returns a copy with each zero one set to its default. An out-of-range field gives an
+// *OptionError naming it.
+func (o Options) WithDefaults() (Options, error) {
+	bad := func(field string, v any, why string) (Options, error) {
+		return o, &OptionError{Field: field, Value: v, Why: why}
+	}
+	switch {
+	case o.Shards < 0 || o.Shards > MaxShards:
+		return bad("Shards", o.Shards, fmt.Sprintf("must be in [0, %d]", MaxShards))
+	case o.RingSize < 0 || o.RingSize > MaxRingSize:
+		return bad("RingSize", o.RingSize, fmt.Sprintf("must be in [0, %d]", MaxRingSize))
+	case o.BatchEntries < 0:
+		return bad("BatchEntries", o.BatchEntries, "must not be negative")
+	case o.BatchBytes < 0:
+		return bad("BatchBytes", o.BatchBytes, "must not be negative")
+	case o.FlushInterval < 0:
+		return bad("FlushInterval", o.FlushInterval, "must not be negative")
+	case o.Depth < 0:
+		return bad("Depth", o.Depth, "must not be negative")
+	}
+	if o.Shards == 0 {
+		o.Shards = DefaultShards()
+	}
+	if o.RingSize == 0 {
+		o.RingSize = DefaultRingSize
+	}
+	if o.BatchEntries == 0 {
+		o.BatchEntries = DefaultBatchEntries
+	}
+	if o.BatchBytes == 0 {
+		o.BatchBytes = DefaultBatchBytes
+	}
+	if o.FlushInterval == 0 {
+		o.FlushInterval = DefaultFlushInterval
+	}
+	if o.Depth == 0 {
+		o.Depth = DefaultDepth
+	}
+	return o, nil
+}
+
 // Retry pacing after a backend failure: the failed entries are retried after a backoff that
 // doubles from retryMin to retryMax, or at once when a Flush asks.
 const (
@@ -44,34 +117,6 @@ const (
 	retryMax = time.Second
 	popMax   = 256
 )
-
-func (o *Options) setDefaults() error {
-	switch {
-	case o.Shards < 0, o.RingSize < 0, o.BatchEntries < 0, o.BatchBytes < 0, o.FlushInterval < 0, o.Depth < 0:
-		return fmt.Errorf("stages: negative option in %+v", *o)
-	case o.Backend == nil:
-		return errors.New("stages: no Backend")
-	}
-	if o.Shards == 0 {
-		o.Shards = 1
-	}
-	if o.RingSize == 0 {
-		o.RingSize = 1024
-	}
-	if o.BatchEntries == 0 {
-		o.BatchEntries = 1024
-	}
-	if o.BatchBytes == 0 {
-		o.BatchBytes = 16 << 20
-	}
-	if o.FlushInterval == 0 {
-		o.FlushInterval = 100 * time.Millisecond
-	}
-	if o.Depth == 0 {
-		o.Depth = 4
-	}
-	return nil
-}
 
 // Pipeline carries writes from many producers to per-shard backends: each shard's owner
 // goroutine drains the shard's ring into batches (batch stage), which pass through the coalesce,
@@ -85,10 +130,15 @@ type Pipeline struct {
 	wg      sync.WaitGroup
 }
 
-// New starts a pipeline: 4 goroutines per shard, stopped by Close.
+// New starts a pipeline: 4 goroutines per shard, stopped by Close. It fails with an
+// *OptionError for a field out of range, and when Backend is nil.
 func New(opts Options) (*Pipeline, error) {
-	if err := opts.setDefaults(); err != nil {
+	opts, err := opts.WithDefaults()
+	if err != nil {
 		return nil, err
+	}
+	if opts.Backend == nil {
+		return nil, errors.New("stages: no Backend")
 	}
 	p := &Pipeline{opts: opts}
 	for i := range opts.Shards {

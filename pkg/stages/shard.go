@@ -258,7 +258,7 @@ func (sh *shard) runSubmit() {
 	defer close(sh.toComplete)
 	for b := range sh.toSubmit {
 		t0 := time.Now()
-		if len(b.Entries) > 0 {
+		if b.settles() {
 			b.err = sh.backend.Submit(b)
 		}
 		sh.submitNs.Add(int64(time.Since(t0)))
@@ -272,14 +272,14 @@ func (sh *shard) runComplete() {
 	defer sh.p.wg.Done()
 	for b := range sh.toComplete {
 		t0 := time.Now()
-		if b.err == nil && len(b.Entries) > 0 {
+		if b.err == nil && b.settles() {
 			b.err = sh.backend.Complete(b)
 		}
 		var barErr error
 		if b.err != nil {
 			barErr = sh.fail(b)
 		} else {
-			if len(b.Entries) > 0 || len(b.Dropped) > 0 {
+			if b.settles() {
 				if len(b.Entries) > 0 {
 					sh.batches.Add(1)
 				}

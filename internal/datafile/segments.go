@@ -1,4 +1,4 @@
-package feox
+package datafile
 
 import (
 	"errors"
@@ -38,7 +38,7 @@ const (
 	segPinned                   // holds a record crossing its end that this layout would not write: kept as is
 )
 
-// segment is the state of one segment, guarded by fileStore.mu.
+// segment is the state of one segment, guarded by File.mu.
 type segment struct {
 	// live is the number of sectors of records that must stay: the newest version of present
 	// keys and the deletion records that still have ghosts.
@@ -57,12 +57,6 @@ type segment struct {
 	state    segState
 }
 
-// ghost names a segment that may hold an older copy of a key, in the generation it had then.
-type ghost struct {
-	seg, gen uint32
-	next     *ghost
-}
-
 // segOf returns the segment of a sector.
 func segOf(sector uint64) uint32 { return uint32((sector - baseSector) / segSectors) }
 
@@ -78,7 +72,7 @@ func segmentsFor(size int64) uint32 {
 	return uint32((uint64(size) - format.DataStart + segBytes - 1) / segBytes)
 }
 
-// newFileSize returns the size of a new data file for Options.FileSize: the header blocks and
+// newFileSize returns the size of a new data file for Config.FileSize: the header blocks and
 // as many whole segments as fit in size (at least one).
 func newFileSize(size int64) int64 {
 	n := max((size-format.DataStart)/segBytes, 1)
@@ -86,18 +80,18 @@ func newFileSize(size int64) int64 {
 }
 
 // alive reports whether the segment a ghost names has not been erased since.
-func (fs *fileStore) alive(g *ghost) bool {
-	return int(g.seg) < len(fs.segs) && fs.segs[g.seg].gen == g.gen
+func (f *File) alive(g *ghost) bool {
+	return int(g.seg) < len(f.segs) && f.segs[g.seg].gen == g.gen
 }
 
 // prune drops the ghosts whose segment has been erased since. It rewrites the list in place:
 // lists belong to one place each.
-func (fs *fileStore) prune(g *ghost) *ghost {
-	for g != nil && !fs.alive(g) {
+func (f *File) prune(g *ghost) *ghost {
+	for g != nil && !f.alive(g) {
 		g = g.next
 	}
 	for p := g; p != nil; p = p.next {
-		for p.next != nil && !fs.alive(p.next) {
+		for p.next != nil && !f.alive(p.next) {
 			p.next = p.next.next
 		}
 	}
@@ -105,10 +99,10 @@ func (fs *fileStore) prune(g *ghost) *ghost {
 }
 
 // addGhost adds the segment of sector (in its current generation) to the list g, pruned.
-func (fs *fileStore) addGhost(g *ghost, sector uint64) *ghost {
-	g = fs.prune(g)
+func (f *File) addGhost(g *ghost, sector uint64) *ghost {
+	g = f.prune(g)
 	seg := segOf(sector)
-	gen := fs.segs[seg].gen
+	gen := f.segs[seg].gen
 	for p := g; p != nil; p = p.next {
 		if p.seg == seg && p.gen == gen {
 			return g
@@ -118,165 +112,161 @@ func (fs *fileStore) addGhost(g *ghost, sector uint64) *ghost {
 }
 
 // mergeGhosts adds the live ghosts of from to to.
-func (fs *fileStore) mergeGhosts(to, from *ghost) *ghost {
+func (f *File) mergeGhosts(to, from *ghost) *ghost {
 	for p := from; p != nil; p = p.next {
-		if fs.alive(p) {
-			to = fs.addGhost(to, segStart(p.seg))
+		if f.alive(p) {
+			to = f.addGhost(to, segStart(p.seg))
 		}
 	}
 	return to
 }
 
-// count makes the record at pl count as live in its segment.
-func (fs *fileStore) count(pl *place) {
-	if pl.counted {
-		return
-	}
-	sec, n, ok := unpackLoc(pl.loc.Load())
-	if !ok {
+// count makes the record at pl count as live in its segment. Called with f.mu held.
+func (f *File) count(pl *Place) {
+	l, ok := pl.Loc()
+	if pl.counted || !ok {
 		return
 	}
 	pl.counted = true
-	fs.segs[segOf(sec)].live += n
-	fs.live.Add(int64(n * sectorSize))
+	f.segs[segOf(l.sector())].live += l.sectors()
+	f.live.Add(int64(l.sectors() * sectorSize))
 }
 
 // release turns the record at pl into garbage in its segment; the record's own segment becomes
 // a ghost of the version that replaces it (see onDurable).
-func (fs *fileStore) release(pl *place) {
+func (f *File) release(pl *Place) {
 	if !pl.counted {
 		return
 	}
-	sec, n, _ := unpackLoc(pl.loc.Load())
+	l, _ := pl.Loc()
 	pl.counted = false
-	s := &fs.segs[segOf(sec)]
-	s.live -= min(n, s.live)
-	fs.live.Add(-int64(n * sectorSize))
+	s := &f.segs[segOf(l.sector())]
+	s.live -= min(l.sectors(), s.live)
+	f.live.Add(-int64(l.sectors() * sectorSize))
 }
 
 // errSegments reports a broken invariant of the segment table.
-var errSegments = errors.New("feox: segment table inconsistent")
+var errSegments = errors.New("datafile: segment table inconsistent")
 
 // takeSegments removes a run of n free segments from the free list, growing the file when
 // there is none.
-func (fs *fileStore) takeSegments(n uint32, crash func(string)) (uint32, error) {
-	ext, err := fs.free.Alloc(uint64(n))
-	if errors.Is(err, alloc.ErrNoSpace) && n == 1 && fs.eraseEmpty() {
-		ext, err = fs.free.Alloc(1)
+func (f *File) takeSegments(n uint32) (uint32, error) {
+	ext, err := f.free.Alloc(uint64(n))
+	if errors.Is(err, alloc.ErrNoSpace) && n == 1 && f.eraseEmpty() {
+		ext, err = f.free.Alloc(1)
 	}
 	if errors.Is(err, alloc.ErrNoSpace) {
-		have := uint32(len(fs.segs))
+		have := uint32(len(f.segs))
 		grown := have + max(have/4, n, 4)
-		crash("grow")
-		if err := fs.file.Grow(format.DataStart + int64(grown)*segBytes); err != nil {
-			return 0, fmt.Errorf("%w: %v", ErrStoreFull, err)
+		f.crashAt("grow")
+		if err := f.file.Grow(format.DataStart + int64(grown)*segBytes); err != nil {
+			return 0, fmt.Errorf("%w: %w", ErrFull, err)
 		}
-		crash("grown")
-		fs.addSegments(grown)
-		ext, err = fs.free.Alloc(uint64(n))
+		f.crashAt("grown")
+		f.addSegments(grown)
+		ext, err = f.free.Alloc(uint64(n))
 	}
 	if err != nil {
 		return 0, err
 	}
 	first := uint32(ext.Off)
 	for i := range n {
-		s := &fs.segs[first+i]
+		s := &f.segs[first+i]
 		if s.state != segFree {
 			return 0, fmt.Errorf("%w: segment %d handed out while %d", errSegments, first+i, s.state)
 		}
 		s.state, s.used, s.live, s.span = segFull, 0, 0, 0
 	}
-	fs.segs[first].span = n
-	fs.kickCleaner()
+	f.segs[first].span = n
+	f.kickCleaner()
 	return first, nil
 }
 
 // eraseEmpty erases, right away, one written segment that holds only garbage, and reports
 // whether it found one: the allocator's alternative to growing the file when the cleaner has
-// not caught up yet. Called with fs.mu held; the erasure's I/O (a hole punched and an fsync)
+// not caught up yet. Called with f.mu held; the erasure's I/O (a hole punched and an fsync)
 // runs under it, which is rare and short.
-func (fs *fileStore) eraseEmpty() bool {
-	for i := range fs.segs {
-		sg := &fs.segs[i]
+func (f *File) eraseEmpty() bool {
+	for i := range f.segs {
+		sg := &f.segs[i]
 		if sg.state != segFull || sg.span != 1 || sg.inflight > 0 || sg.live > 0 {
 			continue
 		}
 		sg.state = segCleaning
-		if err := fs.eraseLocked([]uint32{uint32(i)}); err != nil {
+		if err := f.eraseLocked([]uint32{uint32(i)}); err != nil {
 			sg.state = segFull
-			fs.log.Warn().Err(err).Msg("feox: erasing a segment failed; growing the file instead")
+			f.log.Warn().Err(err).Msg("feox: erasing a segment failed; growing the file instead")
 			return false
 		}
-		fs.cleaned.Add(1) // before freed, as in clean
-		fs.freed([]uint32{uint32(i)})
+		f.cleaned.Add(1) // before makeFree, as in clean
+		f.makeFree([]uint32{uint32(i)})
 		return true
 	}
 	return false
 }
 
-// freed returns erased segments (each with its group) to the free list and retires the ghosts
-// that named them; deletion records left without ghosts are released. Called with fs.mu held.
-func (fs *fileStore) freed(segs []uint32) {
+// makeFree returns erased segments (each with its group) to the free list and retires the ghosts
+// that named them; deletion records left without ghosts are released. Called with f.mu held.
+func (f *File) makeFree(segs []uint32) {
 	for _, v := range segs {
-		span := max(fs.segs[v].span, 1)
+		span := max(f.segs[v].span, 1)
 		for j := range span {
-			sg := &fs.segs[v+j]
+			sg := &f.segs[v+j]
 			sg.gen++
 			sg.used, sg.live, sg.span, sg.state = 0, 0, 1, segFree
 		}
-		if err := fs.free.Free(alloc.Extent{Off: uint64(v), Len: uint64(span)}); err != nil {
-			fs.log.Error().Err(err).Uint32("segment", v).Msg("feox: segment table inconsistent; its space leaks")
+		if err := f.free.Free(alloc.Extent{Off: uint64(v), Len: uint64(span)}); err != nil {
+			f.log.Error().Err(err).Uint32("segment", v).Msg("feox: segment table inconsistent; its space leaks")
 		}
 	}
-	for k, t := range fs.tombs {
-		pl := t.pl.Load()
-		if pl.ghosts = fs.prune(pl.ghosts); pl.ghosts == nil {
-			fs.release(pl)
-			delete(fs.tombs, k)
+	for k, pl := range f.kept {
+		if pl.ghosts = f.prune(pl.ghosts); pl.ghosts == nil {
+			f.release(pl)
+			delete(f.kept, k)
 		}
 	}
 }
 
 // addSegments extends the segment table and the free list to n segments.
-func (fs *fileStore) addSegments(n uint32) {
-	have := uint32(len(fs.segs))
+func (f *File) addSegments(n uint32) {
+	have := uint32(len(f.segs))
 	if n <= have {
 		return
 	}
 	for range n - have {
-		fs.segs = append(fs.segs, segment{span: 1})
+		f.segs = append(f.segs, segment{span: 1})
 	}
-	_ = fs.free.Grow(uint64(n)) // grows only
+	_ = f.free.Grow(uint64(n)) // grows only
 }
 
-// place finds room for a record of n sectors: at the end of the head segment, or in a new
+// claim finds room for a record of n sectors: at the end of the head segment, or in a new
 // head, or (for a record larger than a segment) in a group of its own. It returns the record's
-// first sector and its segment. Segments it takes from the free list are added to fs.taken.
-func (fs *fileStore) place(n uint64, crash func(string)) (uint64, uint32, error) {
+// first sector and its segment. Segments it takes from the free list are added to f.taken.
+func (f *File) claim(n uint64) (uint64, uint32, error) {
 	if n > segSectors {
 		k := uint32((n + segSectors - 1) / segSectors)
-		first, err := fs.takeSegments(k, crash)
+		first, err := f.takeSegments(k)
 		if err != nil {
 			return 0, 0, err
 		}
-		fs.taken = append(fs.taken, first)
-		fs.segs[first].used = (n + fs.pad - 1) / fs.pad * fs.pad
+		f.taken = append(f.taken, first)
+		f.segs[first].used = (n + f.pad - 1) / f.pad * f.pad
 		return segStart(first), first, nil
 	}
-	if fs.head < 0 || fs.segs[fs.head].used+n > segSectors {
-		first, err := fs.takeSegments(1, crash)
+	if f.head < 0 || f.segs[f.head].used+n > segSectors {
+		first, err := f.takeSegments(1)
 		if err != nil {
 			return 0, 0, err // the head stays open
 		}
-		fs.taken = append(fs.taken, first)
-		if fs.head >= 0 {
-			fs.segs[fs.head].state = segFull
+		f.taken = append(f.taken, first)
+		if f.head >= 0 {
+			f.segs[f.head].state = segFull
 		}
-		fs.head = int64(first)
-		fs.segs[first].state = segOpen
+		f.head = int64(first)
+		f.segs[first].state = segOpen
 	}
-	h := uint32(fs.head)
-	sg := &fs.segs[h]
+	h := uint32(f.head)
+	sg := &f.segs[h]
 	sec := segStart(h) + sg.used
 	sg.used += n
 	return sec, h, nil
@@ -286,64 +276,64 @@ func (fs *fileStore) place(n uint64, crash func(string)) (uint64, uint32, error)
 // receives each segment once. It places all of them or none: when the file cannot grow, the
 // space of the records placed so far is given back, so that smaller batches (deletions, say)
 // can still use it.
-func (fs *fileStore) allocate(sizes []uint64, dst []alloc.Extent, segs []uint32, crash func(string)) ([]alloc.Extent, []uint32, error) {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	head, headUsed := fs.head, uint64(0)
+func (f *File) allocate(sizes []uint64, dst []alloc.Extent, segs []uint32) ([]alloc.Extent, []uint32, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	head, headUsed := f.head, uint64(0)
 	if head >= 0 {
-		headUsed = fs.segs[head].used
+		headUsed = f.segs[head].used
 	}
-	fs.taken = fs.taken[:0]
+	f.taken = f.taken[:0]
 	for _, n := range sizes {
-		sec, seg, err := fs.place(n, crash)
+		sec, seg, err := f.claim(n)
 		if err != nil {
-			fs.settle(segs)
-			for _, t := range fs.taken {
-				span := max(fs.segs[t].span, 1)
+			f.endFlight(segs)
+			for _, t := range f.taken {
+				span := max(f.segs[t].span, 1)
 				for j := range span {
-					fs.segs[t+j].state, fs.segs[t+j].used, fs.segs[t+j].span = segFree, 0, 1
+					f.segs[t+j].state, f.segs[t+j].used, f.segs[t+j].span = segFree, 0, 1
 				}
-				if ferr := fs.free.Free(alloc.Extent{Off: uint64(t), Len: uint64(span)}); ferr != nil {
+				if ferr := f.free.Free(alloc.Extent{Off: uint64(t), Len: uint64(span)}); ferr != nil {
 					err = errors.Join(err, errSegments, ferr)
 				}
 			}
-			fs.head = head
+			f.head = head
 			if head >= 0 {
-				fs.segs[head].used, fs.segs[head].state = headUsed, segOpen
+				f.segs[head].used, f.segs[head].state = headUsed, segOpen
 			}
 			return dst, segs[:0], err
 		}
 		dst = append(dst, alloc.Extent{Off: sec, Len: n})
 		if len(segs) == 0 || segs[len(segs)-1] != seg {
 			segs = append(segs, seg)
-			fs.segs[seg].inflight++
+			f.segs[seg].inflight++
 		}
 	}
-	if fs.pad > 1 && fs.head >= 0 {
+	if f.pad > 1 && f.head >= 0 {
 		// The batch's space ends on a page: its last write is padded to there (addRuns), and
 		// the next batch starts there.
-		sg := &fs.segs[fs.head]
-		sg.used = min((sg.used+fs.pad-1)/fs.pad*fs.pad, segSectors)
+		sg := &f.segs[f.head]
+		sg.used = min((sg.used+f.pad-1)/f.pad*f.pad, segSectors)
 	}
 	return dst, segs, nil
 }
 
-// settle ends the flight of a batch in segs. Called with fs.mu held.
-func (fs *fileStore) settle(segs []uint32) {
+// endFlight ends the flight of a batch in segs. Called with f.mu held.
+func (f *File) endFlight(segs []uint32) {
 	for _, i := range segs {
-		if fs.segs[i].inflight > 0 {
-			fs.segs[i].inflight--
+		if f.segs[i].inflight > 0 {
+			f.segs[i].inflight--
 		}
 	}
 }
 
-// diskSpace returns the bytes in free segments and the bytes of garbage in written ones.
-func (fs *fileStore) diskSpace() (free, garbage int64) {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	free = int64(fs.free.FreeUnits()) * segBytes
-	for i := range fs.segs {
-		s := &fs.segs[i]
+// space returns the bytes in free segments and the bytes of garbage in written ones.
+func (f *File) space() (free, garbage int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	free = int64(f.free.FreeUnits()) * segBytes
+	for i := range f.segs {
+		s := &f.segs[i]
 		if s.state == segFree || s.span == 0 {
 			continue
 		}

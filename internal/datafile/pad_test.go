@@ -1,4 +1,4 @@
-package feox
+package datafile
 
 import (
 	"testing"

@@ -1,9 +1,8 @@
-package feox
+package datafile
 
 import (
 	"cmp"
 	"errors"
-	"hash/maphash"
 	"slices"
 	"time"
 
@@ -38,9 +37,9 @@ const (
 	// cleanMinGarbage is the garbage (sectors) a segment must hold to be worth moving its live
 	// records for (half: each sector moved frees at least one); below it the file grows instead.
 	cleanMinGarbage = segSectors / 2
-	// cleanTombsMin is the number of kept deletion records below which they never make the
+	// cleanKeptMin is the number of kept deletion records below which they never make the
 	// cleaner work (above it, the bound is the number of live sectors).
-	cleanTombsMin = 1 << 16
+	cleanKeptMin = 1 << 16
 	// cleanVictims is the most segments whose live records one round moves.
 	cleanVictims = 8
 	// eraseMax bounds the segments erased in one round.
@@ -49,53 +48,47 @@ const (
 	cleanPeriod = time.Second
 )
 
-// move is the Ref of a cleaner's entry: the version to move and where it was.
-type move struct {
-	pl   *place
-	from uint64
-}
-
 // kickCleaner asks the cleaner to look for work.
-func (fs *fileStore) kickCleaner() {
+func (f *File) kickCleaner() {
 	select {
-	case fs.kick <- struct{}{}:
+	case f.kick <- struct{}{}:
 	default:
 	}
 }
 
 // runCleaner is the cleaner goroutine.
-func (s *Store) runCleaner() {
-	defer s.wg.Done()
+func (f *File) runCleaner() {
+	defer close(f.done)
 	t := time.NewTicker(cleanPeriod)
 	defer t.Stop()
 	var victims []uint32
 	for {
 		select {
-		case <-s.stop:
+		case <-f.stop:
 			return
-		case <-s.fs.kick:
+		case <-f.kick:
 		case <-t.C:
 		}
 		for {
 			select {
-			case <-s.stop:
+			case <-f.stop:
 				return
 			default:
 			}
-			s.fs.cleanMu.Lock()
-			s.fs.mu.Lock()
-			victims = s.fs.pickVictims(victims[:0])
-			s.fs.mu.Unlock()
+			f.cleanMu.Lock()
+			f.mu.Lock()
+			victims = f.pickVictims(victims[:0])
+			f.mu.Unlock()
 			var err error
 			if len(victims) > 0 {
-				err = s.clean(victims)
+				err = f.clean(victims)
 			}
-			s.fs.cleanMu.Unlock()
+			f.cleanMu.Unlock()
 			if len(victims) == 0 {
 				break
 			}
 			if err != nil {
-				s.log.Warn().Err(err).Msg("feox: cleaning failed; will retry")
+				f.log.Warn().Err(err).Msg("feox: cleaning failed; will retry")
 				break
 			}
 		}
@@ -104,18 +97,18 @@ func (s *Store) runCleaner() {
 
 // pickVictims chooses the segments to clean and marks them: every written segment without a
 // live record (up to eraseMax) or, when there is none and free segments are short, the
-// cleanVictims segments with the most garbage among those that hold enough. Called with fs.mu
+// cleanVictims segments with the most garbage among those that hold enough. Called with f.mu
 // held.
-func (fs *fileStore) pickVictims(dst []uint32) []uint32 {
-	reserve := max(uint64(len(fs.segs))/cleanReserveDiv, cleanReserveMin)
-	// Kept deletion records cost memory (tombs) until the segments of their older copies are
+func (f *File) pickVictims(dst []uint32) []uint32 {
+	reserve := max(uint64(len(f.segs))/cleanReserveDiv, cleanReserveMin)
+	// Kept deletion records cost memory (kept) until the segments of their older copies are
 	// erased: past a bound, clean as if free space were short.
 	// The bound is the live sectors other than the kept records' own (about one each).
-	tombLimit := max(fs.tombsMin, fs.live.Load()/sectorSize-int64(len(fs.tombs)))
-	short := fs.free.FreeUnits() < reserve || int64(len(fs.tombs)) > tombLimit
-	fs.cands = fs.cands[:0]
-	for i := range fs.segs {
-		sg := &fs.segs[i]
+	keptLimit := max(f.keptMin, f.live.Load()/sectorSize-int64(len(f.kept)))
+	short := f.free.FreeUnits() < reserve || int64(len(f.kept)) > keptLimit
+	f.cands = f.cands[:0]
+	for i := range f.segs {
+		sg := &f.segs[i]
 		if sg.state != segFull || sg.span == 0 || sg.inflight > 0 {
 			continue
 		}
@@ -126,17 +119,17 @@ func (fs *fileStore) pickVictims(dst []uint32) []uint32 {
 			continue
 		}
 		if g := sg.used - min(sg.live, sg.used); short && g >= cleanMinGarbage {
-			fs.cands = append(fs.cands, candidate{uint32(i), g})
+			f.cands = append(f.cands, candidate{uint32(i), g})
 		}
 	}
-	if len(dst) == 0 && len(fs.cands) > 0 {
-		slices.SortFunc(fs.cands, func(a, b candidate) int { return cmp.Compare(b.garbage, a.garbage) })
-		for _, c := range fs.cands[:min(len(fs.cands), cleanVictims)] {
+	if len(dst) == 0 && len(f.cands) > 0 {
+		slices.SortFunc(f.cands, func(a, b candidate) int { return cmp.Compare(b.garbage, a.garbage) })
+		for _, c := range f.cands[:min(len(f.cands), cleanVictims)] {
 			dst = append(dst, c.seg)
 		}
 	}
 	for _, i := range dst {
-		fs.segs[i].state = segCleaning
+		f.segs[i].state = segCleaning
 	}
 	return dst
 }
@@ -148,39 +141,38 @@ type candidate struct {
 }
 
 // clean moves the live records out of victims and erases those left without any.
-func (s *Store) clean(victims []uint32) (err error) {
-	fs := s.fs
+func (f *File) clean(victims []uint32) (err error) {
 	defer func() {
 		if err != nil {
-			fs.mu.Lock()
+			f.mu.Lock()
 			for _, v := range victims {
-				if fs.segs[v].state == segCleaning {
-					fs.segs[v].state = segFull
+				if f.segs[v].state == segCleaning {
+					f.segs[v].state = segFull
 				}
 			}
-			fs.mu.Unlock()
+			f.mu.Unlock()
 		}
 	}()
 	moved := 0
 	var heads []header
 	for _, v := range victims {
-		fs.mu.Lock()
-		used, live := fs.segs[v].used, fs.segs[v].live
-		fs.mu.Unlock()
+		f.mu.Lock()
+		used, live := f.segs[v].used, f.segs[v].live
+		f.mu.Unlock()
 		if live == 0 {
 			continue
 		}
 		buf := make([]byte, used*sectorSize) // the moves' values point into it until written
-		if err := fs.file.ReadAt(buf, int64(segStart(v)*sectorSize)); err != nil {
+		if err := f.file.ReadAt(buf, int64(segStart(v)*sectorSize)); err != nil {
 			return err
 		}
-		fs.read.Add(int64(len(buf))) // BytesRead counts the cleaner's reads too
+		f.read.Add(int64(len(buf))) // BytesRead counts the cleaner's reads too
 		// Liveness needs only the headers and keys; only a record that moves is verified in
 		// full (the checksum of a garbage record is not worth computing).
 		heads := heads[:0]
 		for pos := 0; pos+format.RecordHeaderSize <= len(buf); {
 			sec := segStart(v) + uint64(pos/sectorSize)
-			h, err := format.DecodeRecordHeader(buf[pos:], sec, fs.salt)
+			h, err := format.DecodeRecordHeader(buf[pos:], sec, f.salt)
 			if err != nil || h.Size > len(buf)-pos || format.RecordHeaderSize+h.KeyLen > h.Size {
 				pos += sectorSize
 				continue
@@ -188,24 +180,24 @@ func (s *Store) clean(victims []uint32) (err error) {
 			heads = append(heads, header{pos: pos, h: h})
 			pos += h.Size
 		}
-		fs.mu.Lock()
+		f.mu.Lock()
 		for i := range heads {
 			hd := &heads[i]
 			key := buf[hd.pos+format.RecordHeaderSize : hd.pos+format.RecordHeaderSize+hd.h.KeyLen]
-			hd.pl = s.stays(key, packLoc(segStart(v)+uint64(hd.pos/sectorSize), uint64(hd.h.Size/sectorSize)))
+			hd.pl = f.stays(key, packLoc(segStart(v)+uint64(hd.pos/sectorSize), uint64(hd.h.Size/sectorSize)))
 		}
-		fs.mu.Unlock()
+		f.mu.Unlock()
 		for i := range heads {
 			hd := &heads[i]
 			if hd.pl == nil {
 				continue
 			}
 			sec := segStart(v) + uint64(hd.pos/sectorSize)
-			key, value, err := format.VerifyRecord(buf[hd.pos:hd.pos+hd.h.Size], hd.h, sec, fs.salt)
+			key, value, err := format.VerifyRecord(buf[hd.pos:hd.pos+hd.h.Size], hd.h, sec, f.salt)
 			if err != nil {
 				// The newest version's own record is damaged: it stays where it is (the
 				// segment is not erased), and reads of it report ErrCorrupted.
-				s.log.Error().Err(err).Uint64("offset", sec*sectorSize).Msg("feox: the cleaner met a damaged live record")
+				f.log.Error().Err(err).Uint64("offset", sec*sectorSize).Msg("feox: the cleaner met a damaged live record")
 				continue
 			}
 			e := stages.Entry{Key: string(key), TS: hd.h.TS, Seq: hd.h.Seq, Expiry: hd.h.Expiry,
@@ -213,7 +205,7 @@ func (s *Store) clean(victims []uint32) (err error) {
 			if hd.h.Kind == format.KindDelete {
 				e.Kind, e.Value = stages.Delete, nil
 			}
-			if err := s.pipe.Enqueue(s.shardOf(e.Key), e); err != nil {
+			if err := f.pipe.Enqueue(f.cfg.ShardOf(e.Key), e); err != nil {
 				return err
 			}
 			moved++
@@ -221,59 +213,54 @@ func (s *Store) clean(victims []uint32) (err error) {
 		clear(heads)
 	}
 	if moved > 0 {
-		if err := s.pipe.Flush(); err != nil {
+		if err := f.pipe.Flush(); err != nil {
 			return err
 		}
-		fs.moves.Add(int64(moved))
+		f.moves.Add(int64(moved))
 	}
 	var erase []uint32
-	fs.mu.Lock()
+	f.mu.Lock()
 	for _, v := range victims {
-		if sg := &fs.segs[v]; sg.live == 0 && sg.inflight == 0 {
+		if sg := &f.segs[v]; sg.live == 0 && sg.inflight == 0 {
 			erase = append(erase, v)
 		} else {
 			sg.state = segFull // a move waits for a retry, or a newer version is on its way
 		}
 	}
-	fs.mu.Unlock()
+	f.mu.Unlock()
 	if len(erase) == 0 {
 		return nil
 	}
-	s.crashPoint("moved")
-	if err := fs.erase(erase); err != nil {
+	f.crashAt("moved")
+	if err := f.erase(erase); err != nil {
 		victims = erase
 		return err
 	}
-	s.crashPoint("erased")
-	fs.mu.Lock()
-	// Counted before freed takes effect: whoever sees a deletion record released by this
-	// erasure (under fs.mu) then sees the erasure counted too.
-	fs.cleaned.Add(int64(len(erase)))
-	fs.freed(erase)
-	fs.mu.Unlock()
+	f.crashAt("erased")
+	f.mu.Lock()
+	// Counted before makeFree takes effect: whoever sees a deletion record released by this
+	// erasure (under f.mu) then sees the erasure counted too.
+	f.cleaned.Add(int64(len(erase)))
+	f.makeFree(erase)
+	f.mu.Unlock()
 	return nil
 }
 
 // stays reports the place of the record of key at loc if the record must stay on disk: it is the
 // key's newest version, or the key's deletion record (or expired version) and older copies of
 // the key may still lie in segments not yet erased. A deletion record found to have no such
-// copies left is released here. Called with fs.mu held.
-func (s *Store) stays(key []byte, loc uint64) *place {
-	fs := s.fs
-	if t := fs.tombs[string(key)]; t != nil {
-		if pl := t.pl.Load(); pl != nil && pl.counted && pl.loc.Load() == loc {
-			if pl.ghosts = fs.prune(pl.ghosts); pl.ghosts == nil {
-				fs.release(pl)
-				delete(fs.tombs, string(key))
-				return nil
-			}
-			return pl
+// copies left is released here. Called with f.mu held.
+func (f *File) stays(key []byte, loc Loc) *Place {
+	if pl := f.kept[string(key)]; pl != nil && pl.counted && Loc(pl.loc.Load()) == loc {
+		if pl.ghosts = f.prune(pl.ghosts); pl.ghosts == nil {
+			f.release(pl)
+			delete(f.kept, string(key))
+			return nil
 		}
+		return pl
 	}
-	if r, _ := s.hash.Load(string(key)); r != nil && !r.dead {
-		if pl := r.pl.Load(); pl != nil && pl.counted && pl.loc.Load() == loc {
-			return pl
-		}
+	if pl := f.cfg.Index.Newest(string(key)); pl != nil && !pl.dead && pl.counted && Loc(pl.loc.Load()) == loc {
+		return pl
 	}
 	return nil
 }
@@ -283,12 +270,7 @@ func (s *Store) stays(key []byte, loc uint64) *place {
 type header struct {
 	pos int
 	h   format.RecordHeader
-	pl  *place
-}
-
-// shardOf returns the pipeline shard of key.
-func (s *Store) shardOf(key string) int {
-	return s.pipe.ShardOf(maphash.String(s.seed, key) / clockShards)
+	pl  *Place
 }
 
 // erase erases the segments (each with its group) and makes the erasure durable. It punches
@@ -296,27 +278,27 @@ func (s *Store) shardOf(key string) int {
 // (power loss) part way leaves a prefix erased, so a record is either whole or without its
 // header, never torn. Where the filesystem cannot punch holes, it zeroes the first sector of
 // every record header that still verifies, with the same effect.
-func (fs *fileStore) erase(segs []uint32) error {
-	fs.mu.Lock()
+func (f *File) erase(segs []uint32) error {
+	f.mu.Lock()
 	used := make([]uint64, len(segs))
 	for i, v := range segs {
-		used[i] = fs.segs[v].used
+		used[i] = f.segs[v].used
 	}
-	fs.mu.Unlock()
-	return fs.eraseUsed(segs, used)
+	f.mu.Unlock()
+	return f.eraseUsed(segs, used)
 }
 
-// eraseLocked is erase for a caller that holds fs.mu.
-func (fs *fileStore) eraseLocked(segs []uint32) error {
+// eraseLocked is erase for a caller that holds f.mu.
+func (f *File) eraseLocked(segs []uint32) error {
 	used := make([]uint64, len(segs))
 	for i, v := range segs {
-		used[i] = fs.segs[v].used
+		used[i] = f.segs[v].used
 	}
-	return fs.eraseUsed(segs, used)
+	return f.eraseUsed(segs, used)
 }
 
 // eraseUsed erases the first used[i] sectors of each segment segs[i] and syncs.
-func (fs *fileStore) eraseUsed(segs []uint32, used []uint64) error {
+func (f *File) eraseUsed(segs []uint32, used []uint64) error {
 	for i, v := range segs {
 		if used[i] == 0 {
 			continue
@@ -324,9 +306,9 @@ func (fs *fileStore) eraseUsed(segs []uint32, used []uint64) error {
 		off := int64(segStart(v) * sectorSize)
 		end := off + (int64(used[i]*sectorSize)+eraseAlign-1)/eraseAlign*eraseAlign // a group's used sectors may pass segBytes
 		for at := off; at < end; at += eraseChunk {
-			err := fs.file.Punch(at, min(eraseChunk, end-at))
+			err := f.file.Punch(at, min(eraseChunk, end-at))
 			if errors.Is(err, errors.ErrUnsupported) {
-				err = fs.zeroHeaders(off, end-off)
+				err = f.zeroHeaders(off, end-off)
 				at = end
 			}
 			if err != nil {
@@ -334,7 +316,7 @@ func (fs *fileStore) eraseUsed(segs []uint32, used []uint64) error {
 			}
 		}
 	}
-	return fs.file.SyncAll()
+	return f.file.SyncAll()
 }
 
 const (
@@ -347,18 +329,18 @@ const (
 
 // zeroHeaders zeroes the first sector of each record header in [off, off+n) that verifies,
 // torn records included.
-func (fs *fileStore) zeroHeaders(off, n int64) error {
+func (f *File) zeroHeaders(off, n int64) error {
 	buf := make([]byte, n)
-	if err := fs.file.ReadAt(buf, off); err != nil {
+	if err := f.file.ReadAt(buf, off); err != nil {
 		return err
 	}
 	first := uint64(off) / sectorSize
 	for pos := 0; pos+format.RecordHeaderSize <= len(buf); pos += sectorSize {
 		sec := first + uint64(pos/sectorSize)
-		if _, err := format.DecodeRecordHeader(buf[pos:], sec, fs.salt); err != nil {
+		if _, err := format.DecodeRecordHeader(buf[pos:], sec, f.salt); err != nil {
 			continue
 		}
-		if err := fs.file.WriteAt([][]byte{zeroSector}, int64(sec*sectorSize)); err != nil {
+		if err := f.file.WriteAt([][]byte{zeroSector}, int64(sec*sectorSize)); err != nil {
 			return err
 		}
 	}

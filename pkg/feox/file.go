@@ -1,0 +1,193 @@
+package feox
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/panjf2000/ants/v2"
+
+	"github.com/feoxdb/feox-go/internal/datafile"
+	"github.com/feoxdb/feox-go/internal/disk"
+	"github.com/feoxdb/feox-go/pkg/cache"
+	"github.com/feoxdb/feox-go/pkg/stages"
+)
+
+// The persistent side of a Store: the data file (package datafile) writes, settles, cleans and
+// recovers the records; the Store keeps the versions and the indexes. The two meet through the
+// versions' places (a record carries its datafile.Place), the Index the data file asks (Newest),
+// and the Rebuilder that turns the records found at Open into versions.
+
+// openFile opens the data file, recovering its records into the indexes, and the pool of disk
+// readers.
+func (s *Store) openFile() error {
+	o := &s.opts
+	s.cache = cache.New[*record](cache.Config{HighWatermark: o.MaxMemory})
+	cfg := s.hooks.file
+	cfg.Path, cfg.FileSize, cfg.Shards = o.Path, o.FileSize, o.Pipeline.Shards
+	cfg.Writers.IO, cfg.Writers.QueueDepth = o.Pipeline.IO.disk(), o.Pipeline.QueueDepth
+	cfg.Writers.SQPoll, cfg.Writers.BatchEntries = o.Pipeline.SQPoll, o.Pipeline.BatchEntries
+	cfg.DirectIO, cfg.Index, cfg.ShardOf, cfg.Log = o.Pipeline.DirectIO, s, s.shardOf, s.log
+	rb := &rebuild{s: s}
+	df, err := datafile.Open(cfg, rb)
+	if err != nil {
+		return fileErr(err)
+	}
+	s.df = df
+	rb.finish()
+	if s.readers, err = ants.NewPool(diskReaders()); err != nil {
+		s.closeFile()
+		return err
+	}
+	s.log.Info().Str("path", o.Path).Int64("keys", s.keys.Value()).Int("deletions_kept", rb.deletions).
+		Msg("feox: recovery done")
+	return nil
+}
+
+// closeFile stops the disk readers and closes the data file; the pipeline must be closed.
+func (s *Store) closeFile() error {
+	if s.readers != nil {
+		if err := s.readers.ReleaseTimeout(readersRelease); err != nil {
+			s.log.Error().Err(err).Msg("feox: the disk reader pool did not stop in time")
+		}
+	}
+	if s.df == nil {
+		return nil
+	}
+	return s.df.Close()
+}
+
+// fileErr maps an error of the data file onto the Store's sentinels, keeping its cause.
+func fileErr(err error) error {
+	for _, m := range []struct{ from, to error }{
+		{datafile.ErrLocked, ErrLocked},
+		{datafile.ErrCorrupted, ErrCorrupted},
+		{datafile.ErrFull, ErrStoreFull},
+	} {
+		if errors.Is(err, m.from) && !errors.Is(err, m.to) {
+			return fmt.Errorf("%w: %w", m.to, err)
+		}
+	}
+	return err
+}
+
+// Newest returns the place of key's newest version in the hash index: the data file's view of
+// the index (datafile.Index).
+func (s *Store) Newest(key string) *datafile.Place {
+	if r, _ := s.hash.Load(key); r != nil {
+		return r.pl
+	}
+	return nil
+}
+
+// onDurable is the complete stage's report of a durable batch, which the data file has
+// settled: each version is marked durable, and each value may now leave memory (the cache
+// admits it, or with DisableCache it becomes a stub at once).
+func (s *Store) onDurable(b *stages.Batch) {
+	var victims []*record
+	for i := range b.Entries {
+		if r, ok := b.Entries[i].Ref.(*record); ok {
+			r.durable.Store(true)
+			if !r.dead {
+				victims = s.admit(r, victims)
+			}
+		}
+	}
+	for i := range b.Dropped {
+		if r, ok := b.Dropped[i].Ref.(*record); ok {
+			r.durable.Store(true)
+		}
+	}
+	s.evict(victims)
+}
+
+// rebuild turns the records the data file finds at Open into versions in the hash index (the
+// Store's datafile.Rebuilder), then settles the winners (finish).
+type rebuild struct {
+	s *Store
+	// kept counts the value bytes Build chose to keep in memory: values are kept while the
+	// cache has room (first come, first kept), the rest start as stubs and are read back on
+	// demand. The cache admits them only later, in Add, so its own count lags behind.
+	kept int64
+	// met lists every version that won when Add met it, in file order (a newer one may beat
+	// it later); deletions counts the deletion records finish kept.
+	met       []*record
+	deletions int
+}
+
+// Build makes the version of the record r found at pl (the scanning goroutine).
+func (rb *rebuild) Build(r *disk.Found, pl *datafile.Place) any {
+	s := rb.s
+	var rec *record
+	if s.opts.DisableCache || rb.kept+int64(len(r.Value)) > s.cache.LowWatermark() {
+		rec = newRecord(r.Key, nil)
+		rec.stub, rec.vlen = true, len(r.Value)
+	} else {
+		rec = newRecord(r.Key, r.Value)
+		rb.kept += int64(len(r.Value))
+	}
+	rec.ts, rec.seq, rec.expiry = r.Header.TS, r.Header.Seq, r.Header.Expiry
+	rec.dead = pl.Dead()
+	rec.pl = pl
+	return rec
+}
+
+// Add resolves v against the version of its key met before: the larger sequence number wins.
+func (rb *rebuild) Add(v any) (winner, loser *datafile.Place) {
+	s, rec := rb.s, v.(*record)
+	prev, _ := s.hash.Load(rec.key())
+	if prev != nil {
+		if rec.seq <= prev.seq {
+			return prev.pl, rec.pl // an older copy
+		}
+		s.cache.Remove(prev.ch.Load())
+	}
+	if !rec.stub && !rec.dead {
+		s.cache.AdmitHandle(&rec.ce, rec, int64(rec.vlen))
+		rec.ch.Store(&rec.ce)
+	}
+	s.hash.Store(rec.key(), rec) // the entry key shares the version's buffer
+	rb.met = append(rb.met, rec)
+	if prev != nil {
+		return rec.pl, prev.pl
+	}
+	return nil, nil
+}
+
+// finish settles the winners: a deletion or an expired version leaves the key absent (and is
+// kept on disk while older copies of the key remain); every other one counts as live and
+// enters the indexes and the memory accounting.
+func (rb *rebuild) finish() {
+	s := rb.s
+	now := wallNow()
+	var maxSeq uint64
+	keys := make([]string, 0, len(rb.met))
+	for _, r := range rb.met {
+		if r.pl.Superseded() {
+			continue // a newer version of the key won
+		}
+		maxSeq = max(maxSeq, r.seq)
+		if r.dead || (r.expiry != 0 && now >= r.expiry) {
+			s.hash.Delete(r.key())
+			s.cache.Remove(r.ch.Load())
+			if s.df.Keep(r.key(), r.pl) {
+				rb.deletions++
+			}
+			continue
+		}
+		r.durable.Store(true)
+		s.df.Count(r.pl)
+		keys = append(keys, strings.Clone(r.key())) // the ordered index's own copy
+		s.keys.Inc()
+		s.mem.Add(r.cost())
+		s.keyMem.Add(int64(r.klen) + recordOverhead)
+		if r.expiry != 0 {
+			s.ttl.update(r.key(), 0, r.expiry)
+		}
+	}
+	s.ordered.InsertMany(keys)
+	for i := range s.clocks {
+		s.clocks[i].seq.Store(maxSeq)
+	}
+	rb.met = nil
+}
