@@ -156,61 +156,11 @@ func (f *File) clean(victims []uint32) (err error) {
 	moved := 0
 	var heads []header
 	for _, v := range victims {
-		f.mu.Lock()
-		used, live := f.segs[v].used, f.segs[v].live
-		f.mu.Unlock()
-		if live == 0 {
-			continue
-		}
-		buf := make([]byte, used*sectorSize) // the moves' values point into it until written
-		if err := f.file.ReadAt(buf, int64(segStart(v)*sectorSize)); err != nil {
+		n, err := f.moveOut(v, &heads)
+		if err != nil {
 			return err
 		}
-		f.read.Add(int64(len(buf))) // BytesRead counts the cleaner's reads too
-		// Liveness needs only the headers and keys; only a record that moves is verified in
-		// full (the checksum of a garbage record is not worth computing).
-		heads := heads[:0]
-		for pos := 0; pos+format.RecordHeaderSize <= len(buf); {
-			sec := segStart(v) + uint64(pos/sectorSize)
-			h, err := format.DecodeRecordHeader(buf[pos:], sec, f.salt)
-			if err != nil || h.Size > len(buf)-pos || format.RecordHeaderSize+h.KeyLen > h.Size {
-				pos += sectorSize
-				continue
-			}
-			heads = append(heads, header{pos: pos, h: h})
-			pos += h.Size
-		}
-		f.mu.Lock()
-		for i := range heads {
-			hd := &heads[i]
-			key := buf[hd.pos+format.RecordHeaderSize : hd.pos+format.RecordHeaderSize+hd.h.KeyLen]
-			hd.pl = f.stays(key, packLoc(segStart(v)+uint64(hd.pos/sectorSize), uint64(hd.h.Size/sectorSize)))
-		}
-		f.mu.Unlock()
-		for i := range heads {
-			hd := &heads[i]
-			if hd.pl == nil {
-				continue
-			}
-			sec := segStart(v) + uint64(hd.pos/sectorSize)
-			key, value, err := format.VerifyRecord(buf[hd.pos:hd.pos+hd.h.Size], hd.h, sec, f.salt)
-			if err != nil {
-				// The newest version's own record is damaged: it stays where it is (the
-				// segment is not erased), and reads of it report ErrCorrupted.
-				f.log.Error().Err(err).Uint64("offset", sec*sectorSize).Msg("feox: the cleaner met a damaged live record")
-				continue
-			}
-			e := stages.Entry{Key: string(key), TS: hd.h.TS, Seq: hd.h.Seq, Expiry: hd.h.Expiry,
-				Kind: stages.Put, Value: value, Ref: &move{pl: hd.pl, from: packLoc(sec, uint64(hd.h.Size/sectorSize))}}
-			if hd.h.Kind == format.KindDelete {
-				e.Kind, e.Value = stages.Delete, nil
-			}
-			if err := f.pipe.Enqueue(f.cfg.ShardOf(e.Key), e); err != nil {
-				return err
-			}
-			moved++
-		}
-		clear(heads)
+		moved += n
 	}
 	if moved > 0 {
 		if err := f.pipe.Flush(); err != nil {
@@ -244,6 +194,68 @@ func (f *File) clean(victims []uint32) (err error) {
 	f.makeFree(erase)
 	f.mu.Unlock()
 	return nil
+}
+
+// moveOut reads victim v and hands every record that must stay to its key's shard as a move,
+// and returns how many it handed over; heads is scratch space. Liveness needs only the headers
+// and keys: only a record that moves is verified in full (the checksum of a garbage record is
+// not worth computing).
+func (f *File) moveOut(v uint32, heads *[]header) (int, error) {
+	f.mu.Lock()
+	used, live := f.segs[v].used, f.segs[v].live
+	f.mu.Unlock()
+	if live == 0 {
+		return 0, nil
+	}
+	buf := make([]byte, used*sectorSize) // the moves' values point into it until written
+	if err := f.file.ReadAt(buf, int64(segStart(v)*sectorSize)); err != nil {
+		return 0, err
+	}
+	f.read.Add(int64(len(buf))) // BytesRead counts the cleaner's reads too
+	hs := (*heads)[:0]
+	defer func() { clear(hs); *heads = hs[:0] }()
+	for pos := 0; pos+format.RecordHeaderSize <= len(buf); {
+		sec := segStart(v) + uint64(pos/sectorSize)
+		h, err := format.DecodeRecordHeader(buf[pos:], sec, f.salt)
+		if err != nil || h.Size > len(buf)-pos || format.RecordHeaderSize+h.KeyLen > h.Size {
+			pos += sectorSize
+			continue
+		}
+		hs = append(hs, header{pos: pos, h: h})
+		pos += h.Size
+	}
+	f.mu.Lock()
+	for i := range hs {
+		hd := &hs[i]
+		key := buf[hd.pos+format.RecordHeaderSize : hd.pos+format.RecordHeaderSize+hd.h.KeyLen]
+		hd.pl = f.stays(key, packLoc(segStart(v)+uint64(hd.pos/sectorSize), uint64(hd.h.Size/sectorSize)))
+	}
+	f.mu.Unlock()
+	moved := 0
+	for i := range hs {
+		hd := &hs[i]
+		if hd.pl == nil {
+			continue
+		}
+		sec := segStart(v) + uint64(hd.pos/sectorSize)
+		key, value, err := format.VerifyRecord(buf[hd.pos:hd.pos+hd.h.Size], hd.h, sec, f.salt)
+		if err != nil {
+			// The newest version's own record is damaged: it stays where it is (the segment
+			// is not erased), and reads of it report ErrCorrupted.
+			f.log.Error().Err(err).Uint64("offset", sec*sectorSize).Msg("feox: the cleaner met a damaged live record")
+			continue
+		}
+		e := stages.Entry{Key: string(key), TS: hd.h.TS, Seq: hd.h.Seq, Expiry: hd.h.Expiry,
+			Kind: stages.Put, Value: value, Ref: &move{pl: hd.pl, from: packLoc(sec, uint64(hd.h.Size/sectorSize))}}
+		if hd.h.Kind == format.KindDelete {
+			e.Kind, e.Value = stages.Delete, nil
+		}
+		if err := f.pipe.Enqueue(f.cfg.ShardOf(e.Key), e); err != nil {
+			return moved, err
+		}
+		moved++
+	}
+	return moved, nil
 }
 
 // stays reports the place of the record of key at loc if the record must stay on disk: it is the

@@ -41,88 +41,99 @@ type tornRecord struct {
 // file; an older one makes Scan fail with an error wrapping format.ErrCorrupted that names its
 // offset. An error from fn stops the scan and is returned.
 func (f *File) Scan(fn func(r *Found) error) (ScanStats, error) {
-	var st ScanStats
+	sc := &scanner{f: f, end: uint64(f.Size()), buf: make([]byte, scanChunk), off: format.DataStart}
+	st := &sc.st
 	salt := f.hdr.Salt
-	end := uint64(f.Size())
-	buf := make([]byte, scanChunk)
 	var torn []tornRecord
-	var found Found                 // reused for every record: it is valid only during the callback
-	off := uint64(format.DataStart) // file offset of buf[0]
-	n := 0                          // valid bytes in buf
-	pos := 0                        // scan position in buf, a multiple of the sector size
-	// fill reads the file from offset at into buf, at least need bytes; the caller has checked
-	// that the file holds them.
-	fill := func(at uint64, need int) error {
-		if need > len(buf) {
-			buf = make([]byte, need)
-		}
-		// Read up to the next hole (space never written holds no record): reading a hole
-		// costs time, and on some filesystems leaves pages that make it look like data.
-		stop := max(uint64(nextHole(f.f, int64(at), int64(end))), at+uint64(need))
-		cnt := int(min(uint64(len(buf)), min(stop, end)-at))
-		if err := f.ReadAt(buf[:cnt], int64(at)); err != nil {
-			return err
-		}
-		st.Bytes += int64(cnt)
-		off, pos, n = at, 0, cnt
-		return nil
-	}
-	// skip moves the scan to the next sector that may hold data, from the scan position at;
-	// it reports false at the end of the file.
-	skip := func(at uint64) (uint64, bool) {
-		next, err := nextData(f.f, int64(at), int64(end))
-		if err == nil && uint64(next) > at {
-			at = uint64(next) / format.SectorSize * format.SectorSize // holes are block-aligned
-		}
-		return at, end-at >= format.RecordHeaderSize && at < end
-	}
-	if at, ok := skip(off); ok {
-		if err := fill(at, format.RecordHeaderSize); err != nil {
-			return st, err
+	var found Found // reused for every record: it is valid only during the callback
+	if at, ok := sc.skip(sc.off); ok {
+		if err := sc.fill(at, format.RecordHeaderSize); err != nil {
+			return *st, err
 		}
 	}
-	for off+uint64(pos) < end {
-		if pos+format.RecordHeaderSize > n {
-			at, ok := skip(off + uint64(pos))
+	for sc.off+uint64(sc.pos) < sc.end {
+		if sc.pos+format.RecordHeaderSize > sc.n {
+			at, ok := sc.skip(sc.off + uint64(sc.pos))
 			if !ok {
 				break
 			}
-			if err := fill(at, format.RecordHeaderSize); err != nil {
-				return st, err
+			if err := sc.fill(at, format.RecordHeaderSize); err != nil {
+				return *st, err
 			}
 		}
-		sector := (off + uint64(pos)) / format.SectorSize
-		h, err := format.DecodeRecordHeader(buf[pos:n], sector, salt)
-		if err != nil {
-			pos += format.SectorSize
+		sector := (sc.off + uint64(sc.pos)) / format.SectorSize
+		h, err := format.DecodeRecordHeader(sc.buf[sc.pos:sc.n], sector, salt)
+		if err != nil || uint64(h.Size) > sc.end-(sc.off+uint64(sc.pos)) {
+			sc.pos += format.SectorSize // not a record, or one claiming to run past the file's end
 			continue
 		}
-		if uint64(h.Size) > end-(off+uint64(pos)) {
-			pos += format.SectorSize // claims to run past the end of the file: not a record
-			continue
-		}
-		if pos+h.Size > n {
-			if err := fill(off+uint64(pos), h.Size); err != nil {
-				return st, err
+		if sc.pos+h.Size > sc.n {
+			if err := sc.fill(sc.off+uint64(sc.pos), h.Size); err != nil {
+				return *st, err
 			}
 		}
-		key, value, err := format.VerifyRecord(buf[pos:pos+h.Size], h, sector, salt)
+		key, value, err := format.VerifyRecord(sc.buf[sc.pos:sc.pos+h.Size], h, sector, salt)
 		st.MaxBatch = max(st.MaxBatch, h.Batch)
 		if err != nil {
 			torn = append(torn, tornRecord{sector, h.Batch})
-			pos += format.SectorSize
+			sc.pos += format.SectorSize
 			continue
 		}
 		found = Found{Sector: sector, Header: h, Key: key, Value: value}
 		if err := fn(&found); err != nil {
-			return st, err
+			return *st, err
 		}
 		st.Records++
-		pos += h.Size
+		sc.pos += h.Size
 	}
+	err := st.addTorn(torn)
+	return *st, err
+}
+
+// scanner is Scan's position in the file: buf holds n bytes read from file offset off, and
+// the scan is at buf[pos] (a multiple of the sector size).
+type scanner struct {
+	f      *File
+	end    uint64 // the file's size
+	buf    []byte
+	off    uint64
+	n, pos int
+	st     ScanStats
+}
+
+// fill reads the file from offset at into buf, at least need bytes; the caller has checked
+// that the file holds them. It reads up to the next hole: space never written holds no record,
+// reading a hole costs time, and on some filesystems leaves pages that make it look like data.
+func (sc *scanner) fill(at uint64, need int) error {
+	if need > len(sc.buf) {
+		sc.buf = make([]byte, need)
+	}
+	stop := max(uint64(nextHole(sc.f.f, int64(at), int64(sc.end))), at+uint64(need))
+	cnt := int(min(uint64(len(sc.buf)), min(stop, sc.end)-at))
+	if err := sc.f.ReadAt(sc.buf[:cnt], int64(at)); err != nil {
+		return err
+	}
+	sc.st.Bytes += int64(cnt)
+	sc.off, sc.pos, sc.n = at, 0, cnt
+	return nil
+}
+
+// skip returns the next sector that may hold data from file offset at; it reports false at
+// the end of the file.
+func (sc *scanner) skip(at uint64) (uint64, bool) {
+	next, err := nextData(sc.f.f, int64(at), int64(sc.end))
+	if err == nil && uint64(next) > at {
+		at = uint64(next) / format.SectorSize * format.SectorSize // holes are block-aligned
+	}
+	return at, sc.end-at >= format.RecordHeaderSize && at < sc.end
+}
+
+// addTorn records the torn records a scan skipped, and fails with an error wrapping
+// format.ErrCorrupted if one of them is older than a crash explains.
+func (st *ScanStats) addTorn(torn []tornRecord) error {
 	for _, t := range torn {
 		if t.batch+TornWindow <= st.MaxBatch {
-			return st, fmt.Errorf("%w: torn record at offset %d from batch %d, older than the newest %d batches (newest %d)",
+			return fmt.Errorf("%w: torn record at offset %d from batch %d, older than the newest %d batches (newest %d)",
 				format.ErrCorrupted, t.sector*format.SectorSize, t.batch, TornWindow, st.MaxBatch)
 		}
 	}
@@ -130,5 +141,5 @@ func (f *File) Scan(fn func(r *Found) error) (ScanStats, error) {
 	for _, t := range torn {
 		st.TornSectors = append(st.TornSectors, t.sector)
 	}
-	return st, nil
+	return nil
 }

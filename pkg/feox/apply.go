@@ -140,51 +140,65 @@ func (s *Store) applyOnce(k string, c *clock, shard int, explicit, startSeq uint
 			}
 			return nil, xsync.DeleteOp
 		}
-		next := d.rec
-		if next == nil {
-			next = &record{kv: d.kv, klen: len(k), vlen: len(d.kv) - len(k)}
-		}
-		// Every field is set here: an attempt that found the ring full may have used next.
-		next.ts, next.seq, next.expiry = ts, seq, d.expiry
-		next.guardTs, next.guardSeq = 0, 0
-		if s.df != nil {
-			next.pl = datafile.NewPlace(placeOf(old, loaded), false)
-		}
-		var oldCost int64
-		if loaded {
-			oldCost = old.cost()
-		}
-		delta := next.cost() - oldCost
-		var keyCost int64
-		if !loaded || old.dead {
-			keyCost = int64(len(k)) + recordOverhead
-		}
-		if err := s.reserve(delta, keyCost); err != nil {
-			ferr = err
+		next, err := s.putVersion(k, shard, old, loaded, cur, d, ts, seq, others > 0)
+		if err != nil || next == nil {
+			ferr, full = err, err == nil
 			return old, xsync.CancelOp
-		}
-		if !s.enqueue(shard, stages.Entry{Key: k, Value: next.value(), TS: ts, Seq: seq,
-			Expiry: next.expiry, Kind: stages.Put, Fresh: cur == nil, Ref: next}) {
-			s.unreserve(delta, keyCost)
-			full = true
-			return old, xsync.CancelOp
-		}
-		if loaded && old.guardSeq != 0 && others > 0 {
-			next.guardTs, next.guardSeq = old.guardTs, old.guardSeq
-		}
-		if loaded {
-			s.retire(old)
-		}
-		if !loaded || old.dead {
-			s.ordered.InsertLater(strings.Clone(k)) // its own copy: k keeps this version's value alive
-			s.keys.Inc()
-		} else if cur == nil {
-			s.stats.expired.Inc() // an expired key replaced by a new one
 		}
 		out.old, out.prev, out.next, out.created = old, cur, next, cur == nil
 		return next, xsync.UpdateOp
 	})
 	return out, full, ferr
+}
+
+// putVersion makes the new version of k that d decides, inside the key's critical section:
+// old is the key's record (loaded reports one; a tombstone or an expired version included),
+// cur its live record or nil. It charges the memory, hands the version to the pipeline and
+// updates the ordered index and the counters, and returns the version to publish; nil with no
+// error when the shard's ring is full (nothing changed). inflight reports another
+// explicit-timestamp writer of the key's clock in flight.
+func (s *Store) putVersion(k string, shard int, old *record, loaded bool, cur *record, d decision,
+	ts, seq uint64, inflight bool) (*record, error) {
+	next := d.rec
+	if next == nil {
+		next = &record{kv: d.kv, klen: len(k), vlen: len(d.kv) - len(k)}
+	}
+	// Every field is set here: an attempt that found the ring full may have used next.
+	next.ts, next.seq, next.expiry = ts, seq, d.expiry
+	next.guardTs, next.guardSeq = 0, 0
+	if s.df != nil {
+		next.pl = datafile.NewPlace(placeOf(old, loaded), false)
+	}
+	var oldCost int64
+	if loaded {
+		oldCost = old.cost()
+	}
+	delta := next.cost() - oldCost
+	var keyCost int64
+	if !loaded || old.dead {
+		keyCost = int64(len(k)) + recordOverhead
+	}
+	if err := s.reserve(delta, keyCost); err != nil {
+		return nil, err
+	}
+	if !s.enqueue(shard, stages.Entry{Key: k, Value: next.value(), TS: ts, Seq: seq,
+		Expiry: next.expiry, Kind: stages.Put, Fresh: cur == nil, Ref: next}) {
+		s.unreserve(delta, keyCost)
+		return nil, nil
+	}
+	if loaded && old.guardSeq != 0 && inflight {
+		next.guardTs, next.guardSeq = old.guardTs, old.guardSeq
+	}
+	if loaded {
+		s.retire(old)
+	}
+	if !loaded || old.dead {
+		s.ordered.InsertLater(strings.Clone(k)) // its own copy: k keeps this version's value alive
+		s.keys.Inc()
+	} else if cur == nil {
+		s.stats.expired.Inc() // an expired key replaced by a new one
+	}
+	return next, nil
 }
 
 // deleteVersion deletes old, the newest record of its key, inside the key's critical section:

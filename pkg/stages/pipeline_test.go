@@ -658,8 +658,8 @@ func TestPipeline_Close_FailingBackend(t *testing.T) {
 }
 
 // TestPipeline_Backpressure ensures producers block in Enqueue while the backend is gated
-// and the tiny ring is full, that Stats counts their waits, and that they finish with every
-// entry durable once the gate opens.
+// and the tiny ring is full, that Stats counts their waits and the ring's high water within its
+// size, and that they finish with every entry durable once the gate opens.
 func TestPipeline_Backpressure(t *testing.T) {
 	const producers, perProducer = 8, 64 // each more than all shards together can hold
 	for _, shards := range shardCounts() {
@@ -715,8 +715,14 @@ func TestPipeline_Backpressure(t *testing.T) {
 				t.Fatalf("Flush: %v", err)
 			}
 			checkVersions(t, rec.durableSeqs(t, p), last, true)
-			if st := p.Stats(); st.MaxBatch != 1 {
+			st := p.Stats()
+			if st.MaxBatch != 1 {
 				t.Errorf("Stats: MaxBatch = %d, want 1 (BatchEntries 1)", st.MaxBatch)
+			}
+			// The ring filled up while the backend was gated: the owner saw it full, and never
+			// more than it holds.
+			if st.RingHighWater < 1 || st.RingHighWater > 2 {
+				t.Errorf("Stats: RingHighWater = %d, want 1 or 2 (RingSize 2)", st.RingHighWater)
 			}
 			rec.check(t, false)
 		})

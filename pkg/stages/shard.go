@@ -34,6 +34,7 @@ type shard struct {
 	lastErr  error
 	failGen  uint64 // failures seen by the complete stage
 	batchSeq uint64 // owner only
+	cur      *Batch // the open batch, nil if none; owner only
 
 	newest, oldest map[string]int // coalesce stage scratch
 
@@ -80,85 +81,88 @@ func (sh *shard) runBatch() {
 	defer sh.p.wg.Done()
 	defer close(sh.toCoalesce)
 	o := &sh.p.opts
-	var cur *Batch
-	// open starts a batch. Failed entries waiting for a retry join it, all of them (coalescing
-	// then keeps one version per key, which bounds what a long outage can pile up); unless
-	// force is set (a flush or Close asks), the owner first waits out the retry backoff, and
-	// meanwhile the ring fills and producers wait.
-	open := func(force bool) {
-		if cur != nil {
-			return
-		}
-		cur = <-sh.free // all Depth batches in flight: wait, and let the ring fill (backpressure)
-		if d := sh.retryWait(); d > 0 && !force {
-			time.Sleep(d)
-		}
-		cur.reset()
-		sh.batchSeq++
-		cur.Seq = sh.batchSeq
-		cur.opened = time.Now()
-		sh.mu.Lock()
-		cur.failGen = sh.failGen
-		for i := range sh.pending {
-			cur.Bytes += sh.pending[i].size()
-		}
-		cur.Entries = append(cur.Entries, sh.pending...)
-		clear(sh.pending)
-		sh.pending = sh.pending[:0]
-		sh.mu.Unlock()
-		sh.timer.Reset(o.FlushInterval)
-	}
-	ship := func() {
-		sh.timer.Stop()
-		sh.batchNs.Add(int64(time.Since(cur.opened)))
-		sh.toCoalesce <- cur
-		cur = nil
-	}
 	buf := make([]Entry, 0, popMax)
 	for {
 		if !sh.ring.Wait() {
 			// Closed and drained: ship what is left behind a final barrier.
-			open(true)
-			bar := &barrier{done: sh.final}
-			cur.barriers = append(cur.barriers, bar)
-			ship()
+			sh.open(true)
+			sh.cur.barriers = append(sh.cur.barriers, &barrier{done: sh.final})
+			sh.ship()
 			return
 		}
-		buf = sh.ring.PopBatch(buf[:0], popMax)
-		if n := int64(len(buf)) + int64(sh.ring.Len()); n > sh.highWater.Load() {
+		// The items waiting when the owner looks: never more than the ring holds.
+		if n := int64(sh.ring.Len()); n > sh.highWater.Load() {
 			sh.highWater.Store(n) // only this goroutine writes highWater
 		}
+		buf = sh.ring.PopBatch(buf[:0], popMax)
 		for i := range buf {
 			e := &buf[i]
 			switch {
 			case e.isWrite():
 				sh.accepted.Add(1)
-				open(false)
-				cur.Entries = append(cur.Entries, *e)
-				cur.Bytes += e.size()
-				if len(cur.Entries) >= o.BatchEntries || cur.Bytes >= o.BatchBytes {
-					ship()
+				sh.open(false)
+				sh.cur.Entries = append(sh.cur.Entries, *e)
+				sh.cur.Bytes += e.size()
+				if len(sh.cur.Entries) >= o.BatchEntries || sh.cur.Bytes >= o.BatchBytes {
+					sh.ship()
 				}
 			case e.ctl.barrier != nil:
-				open(true)
-				cur.barriers = append(cur.barriers, e.ctl.barrier)
+				sh.open(true)
+				sh.cur.barriers = append(sh.cur.barriers, e.ctl.barrier)
 				sh.barriers.Add(1)
-				ship()
+				sh.ship()
 			case e.ctl.tick:
-				if cur == nil && sh.retryDue() {
-					open(true)
-					ship()
+				if sh.cur == nil && sh.retryDue() {
+					sh.open(true)
+					sh.ship()
 				}
 			}
 		}
 		clear(buf) // drop references to values already copied into the batch
-		if cur != nil && time.Since(cur.opened) >= o.FlushInterval {
-			ship()
+		if sh.cur != nil && time.Since(sh.cur.opened) >= o.FlushInterval {
+			sh.ship()
 		}
 		if len(buf) < popMax/8 {
 			runtime.Gosched() // consumer pacing (package ring): let producers fill whole lines
 		}
 	}
+}
+
+// open starts a batch unless one is open. Failed entries waiting for a retry join it, all of
+// them (coalescing then keeps one version per key, which bounds what a long outage can pile
+// up); unless force is set (a flush or Close asks), the owner first waits out the retry
+// backoff, and meanwhile the ring fills and producers wait. Owner only.
+func (sh *shard) open(force bool) {
+	if sh.cur != nil {
+		return
+	}
+	cur := <-sh.free // all Depth batches in flight: wait, and let the ring fill (backpressure)
+	if d := sh.retryWait(); d > 0 && !force {
+		time.Sleep(d)
+	}
+	cur.reset()
+	sh.batchSeq++
+	cur.Seq = sh.batchSeq
+	cur.opened = time.Now()
+	sh.mu.Lock()
+	cur.failGen = sh.failGen
+	for i := range sh.pending {
+		cur.Bytes += sh.pending[i].size()
+	}
+	cur.Entries = append(cur.Entries, sh.pending...)
+	clear(sh.pending)
+	sh.pending = sh.pending[:0]
+	sh.mu.Unlock()
+	sh.timer.Reset(sh.p.opts.FlushInterval)
+	sh.cur = cur
+}
+
+// ship hands the open batch to the coalesce stage. Owner only.
+func (sh *shard) ship() {
+	sh.timer.Stop()
+	sh.batchNs.Add(int64(time.Since(sh.cur.opened)))
+	sh.toCoalesce <- sh.cur
+	sh.cur = nil
 }
 
 // retryDue reports whether failed entries wait and their backoff has passed.
