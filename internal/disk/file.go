@@ -135,7 +135,7 @@ func Open(path string, newSize int64) (f *File, created bool, err error) {
 	case errors.Is(err, format.ErrNewerVersion):
 		return nil, false, fmt.Errorf("disk: %q: %w", path, err)
 	case err != nil:
-		return nil, false, fmt.Errorf("disk: %q: %w: %v", path, ErrNotStore, err)
+		return nil, false, fmt.Errorf("disk: %q: %w: %w", path, ErrNotStore, err)
 	}
 	f.hdr = hdr
 	f.size.Store(size / format.SectorSize * format.SectorSize)
@@ -175,7 +175,7 @@ func (f *File) create(size int64) error {
 // errFull maps "no space" errors to ErrFull.
 func errFull(err error) error {
 	if isNoSpace(err) {
-		return fmt.Errorf("%w: %v", ErrFull, err)
+		return fmt.Errorf("%w: %w", ErrFull, err)
 	}
 	return err
 }

@@ -34,13 +34,13 @@ type patchOp struct {
 func compilePatch(patch []byte) ([]patchOp, error) {
 	var raw []map[string]json.RawMessage
 	if err := json.Unmarshal(patch, &raw); err != nil {
-		return nil, fmt.Errorf("%w: patch is not a JSON array of operations: %v", ErrJSONPatch, err)
+		return nil, fmt.Errorf("%w: patch is not a JSON array of operations: %w", ErrJSONPatch, err)
 	}
 	ops := make([]patchOp, 0, len(raw))
 	for i, m := range raw {
 		op, err := compileOp(m)
 		if err != nil {
-			return nil, fmt.Errorf("%w: operation %d: %v", ErrJSONPatch, i, err)
+			return nil, fmt.Errorf("%w: operation %d: %w", ErrJSONPatch, i, err)
 		}
 		ops = append(ops, op)
 	}
@@ -249,7 +249,7 @@ func applyPatch(ops []patchOp, doc []byte) ([]byte, error) {
 	opts.SupportNegativeIndices = false
 	for i, op := range ops {
 		if err := checkOp(tree, op); err != nil {
-			return nil, fmt.Errorf("%w: operation %d (%s): %v", ErrJSONPatch, i, op.op, err)
+			return nil, fmt.Errorf("%w: operation %d (%s): %w", ErrJSONPatch, i, op.op, err)
 		}
 		if op.op == "test" {
 			continue
@@ -260,20 +260,20 @@ func applyPatch(ops []patchOp, doc []byte) ([]byte, error) {
 		wrapped = append(wrapped, '}')
 		out, err := op.single.ApplyWithOptions(wrapped, opts)
 		if err != nil {
-			return nil, fmt.Errorf("%w: operation %d (%s): %v", ErrJSONPatch, i, op.op, err)
+			return nil, fmt.Errorf("%w: operation %d (%s): %w", ErrJSONPatch, i, op.op, err)
 		}
 		var res map[string]json.RawMessage
 		if err := json.Unmarshal(out, &res); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrJSONPatch, err)
+			return nil, fmt.Errorf("%w: %w", ErrJSONPatch, err)
 		}
 		v, ok := res[wrapKey]
 		if !ok || len(res) != 1 {
-			return nil, fmt.Errorf("%w: %v", ErrJSONPatch, errPatchRemovedDocument)
+			return nil, fmt.Errorf("%w: %w", ErrJSONPatch, errPatchRemovedDocument)
 		}
 		cur = v
 		if i < len(ops)-1 {
 			if tree, err = decodeJSON(cur); err != nil {
-				return nil, fmt.Errorf("%w: %v", ErrJSONPatch, err)
+				return nil, fmt.Errorf("%w: %w", ErrJSONPatch, err)
 			}
 		}
 	}

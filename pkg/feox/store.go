@@ -69,8 +69,9 @@ type Store struct {
 //
 // A Path names the data file of a persistent store: Open creates it if it does not exist (but
 // not its parent directories) and otherwise recovers every record that was flushed before.
-// Open fails with ErrLocked when another open Store holds the file, and with ErrCorrupted,
-// leaving the file untouched, when it is not a feox-go data file.
+// Open fails with ErrLocked when another open Store holds the file, after trying for one
+// second (a process killed a moment ago may still hold it while the kernel tears its I/O
+// down), and with ErrCorrupted, leaving the file untouched, when it is not a feox-go data file.
 func Open(opts Options) (*Store, error) {
 	return open(opts, openHooks{})
 }
