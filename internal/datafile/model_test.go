@@ -1,0 +1,150 @@
+package datafile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestFile_Model runs seeded sequences of puts, deletes, flushes, cleaning rounds and reopens
+// on a small file, from several goroutines each owning its keys, and after every flush checks
+// the store against a model of each key's last write and the File's accounting against its
+// records: the live bytes are exactly those of the keys' newest durable records and the kept
+// deletion records, every segment's live count is within what it holds, and every kept
+// deletion record counts and has a ghost.
+func TestFile_Model(t *testing.T) {
+	for _, tc := range []struct {
+		shards, batch int
+	}{{1, 1024}, {2, 16}, {3, 1}} {
+		t.Run(fmt.Sprintf("shards=%d/batch=%d", tc.shards, tc.batch), func(t *testing.T) {
+			const writers, keys, rounds, perRound = 3, 40, 12, 300
+			st := openTestStore(t, storeOptions{path: filepath.Join(t.TempDir(), "model.feox"),
+				shards: tc.shards, batchEntries: tc.batch})
+			model := make(map[string][]byte)
+			for round := range rounds {
+				done := make(chan map[string][]byte, writers)
+				for w := range writers {
+					go func() {
+						r := rand.New(rand.NewPCG(uint64(round), uint64(w)))
+						mine := make(map[string][]byte)
+						for i := range perRound {
+							k := fmt.Sprintf("w%d-%02d", w, r.IntN(keys))
+							if r.IntN(4) == 0 {
+								if err := st.del(k); err == nil || errors.Is(err, errNotFound) {
+									mine[k] = nil
+								} else {
+									t.Error(err)
+								}
+								continue
+							}
+							v := bytes.Repeat([]byte{byte(i)}, r.IntN(3000))
+							if err := st.write(k, v, false); err != nil {
+								t.Error(err)
+							}
+							mine[k] = v
+						}
+						done <- mine
+					}()
+				}
+				for range writers {
+					for k, v := range <-done {
+						if v == nil {
+							delete(model, k)
+						} else {
+							model[k] = v
+						}
+					}
+				}
+				st.flush()
+				switch round % 4 {
+				case 1:
+					st.f.sealHead()
+					if _, err := st.f.cleanAll(); err != nil {
+						t.Fatal(err)
+					}
+				case 3:
+					st = st.reopen()
+				}
+				checkModel(t, st, model, fmt.Sprintf("round %d", round))
+				checkAccounting(t, st)
+			}
+		})
+	}
+}
+
+// checkAccounting checks, with st flushed and its pipeline idle, the File's counts against the
+// records the store holds: see TestFile_Model.
+func checkAccounting(t *testing.T, st *testStore) {
+	t.Helper()
+	f := st.f
+	// Wait for the cleaner's round in progress, if any, and keep it still.
+	resume := f.pauseCleaner()
+	defer resume()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var want int64
+	for k, v := range st.index {
+		l, durable := v.pl.Loc()
+		switch {
+		case v.pl.Dead():
+			// A deletion counts only while it is kept.
+			if f.kept[k] != v.pl && v.pl.counted {
+				t.Errorf("deletion of %s counts but is not kept", k)
+			}
+		case !durable || !v.pl.counted:
+			t.Errorf("%s: newest version durable %v, counted %v; want both after a flush", k, durable, v.pl.counted)
+		default:
+			want += int64(l.sectors() * sectorSize)
+		}
+	}
+	for k, pl := range f.kept {
+		l, ok := pl.Loc()
+		if !ok || !pl.counted || !pl.dead || pl.ghosts == nil {
+			t.Errorf("kept deletion record of %s: on disk %v, counted %v, dead %v, ghosts %v", k, ok, pl.counted, pl.dead, pl.ghosts != nil)
+			continue
+		}
+		want += int64(l.sectors() * sectorSize)
+	}
+	var segLive int64
+	for i, sg := range f.segs {
+		if sg.live > sg.used || (sg.state == segFree && (sg.used != 0 || sg.live != 0)) || sg.inflight != 0 {
+			t.Errorf("segment %d: %+v", i, sg)
+		}
+		segLive += int64(sg.live * sectorSize)
+	}
+	if got := f.live.Load(); got != want || segLive != want {
+		t.Errorf("live bytes: counter %d, segments %d, records %d", got, segLive, want)
+	}
+}
+
+// TestFile_Model_Stats checks the space figures after the model's churn settle: the file holds
+// no more garbage than it did before a full cleaning round, and its size only grows.
+func TestFile_Model_Stats(t *testing.T) {
+	st := openTestStore(t, storeOptions{path: filepath.Join(t.TempDir(), "stats.feox"), shards: 2})
+	for i := range 4000 {
+		st.put(fmt.Sprintf("k%03d", i%300), bytes.Repeat([]byte{'s'}, 700))
+	}
+	st.flush()
+	before := st.f.Stats()
+	st.f.sealHead()
+	deadline := time.Now().Add(waitBound)
+	for st.f.Stats().Garbage > 0 && time.Now().Before(deadline) {
+		if _, err := st.f.cleanAll(); err != nil {
+			t.Fatal(err)
+		}
+		st.f.sealHead()
+	}
+	after := st.f.Stats()
+	if after.Garbage != 0 || after.Live != before.Live || after.Size < before.Size || after.Cleaned <= before.Cleaned {
+		t.Errorf("before cleaning %+v, after %+v: want no garbage, the same live bytes, a file no smaller, segments cleaned", before, after)
+	}
+	if want := int64(300 * 1024); after.Live != want {
+		t.Errorf("live %d bytes, want %d (300 records of 2 sectors)", after.Live, want)
+	}
+}
