@@ -20,10 +20,9 @@ import (
 	"github.com/google/btree"
 )
 
-// degree is the B-tree degree. Among 1M random keys a tree of degree 128 is three levels deep
-// where degree 32 needs four: a random delete took 790-890 ns against 1,020-1,050 ns (a level
-// is a dependent cache miss, and on this kind of machine a miss costs more than searching a
-// wider node), and the store's Delete went from about 4.1x to 3.4x a bare xsync.Map Delete.
+// degree is the B-tree degree: among 1M random keys a tree of degree 128 is three levels deep
+// where degree 32 needs four, and a level is a dependent cache miss, which costs more than
+// searching a wider node (docs/DECISIONS.md, 15).
 const degree = 128
 
 type item struct {

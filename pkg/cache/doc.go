@@ -22,9 +22,8 @@
 // Admit places a new entry just behind the hand, so the hand reaches it last, with its
 // reference bit clear. A value read once and never again is then evicted on the hand's
 // first visit; a value read again in the meantime stays for another round. Starting with
-// the bit clear gave better hit ratios than starting with it set in BenchmarkHitRate (0.778
-// against 0.763 for zipfian 0.99 with 10% of 1M items cached), and kept CLOCK at or above
-// exact LRU on every trace measured (see Measured below).
+// the bit clear gave better hit ratios than starting with it set in BenchmarkHitRate, and kept
+// CLOCK at or above exact LRU on every trace measured (see Measured below).
 //
 // TestCache_Model pins the policy down: on random traces of Admit, Touch, Remove and Evict,
 // the cache makes the same offers to the callback, in the same order and with the same
@@ -126,25 +125,7 @@
 //
 // # Measured
 //
-// Figures from go test -run xxx -bench . -benchtime 1s -count 3 ./pkg/cache/ (BenchmarkHitRate
-// with -benchtime 1x) on 2 shared vCPUs (AMD EPYC, Go 1.26, linux/amd64). The machine was
-// busy (load average near 4), so timings are ranges over the runs and only indicative; hit
-// ratios are exact for the fixed trace.
-//
-//	Touch, 2 parallel readers, 1 to 1K handles   1.3-3.2 ns, no allocation
-//	  the same with an unconditional store       10.5-11.8 ns
-//	Admit + amortized Evict, 64K entries         147-196 ns/op, 1 allocation (24-byte Handle)
-//	Update (Admit + Remove), one writer          200-216 ns/op
-//	  8 writers on 2 CPUs                        244-314 ns/op
-//
-// Hit ratios over a 4M-request trace after a 1M-request warm-up, 1M equal-size items:
-//
-//	cache   zipfian theta   CLOCK    LRU      FIFO     CLOCK/LRU
-//	10%     0.99            0.7777   0.7704   0.7395   1.009
-//	10%     0.80            0.5010   0.4892   0.4503   1.024
-//	1%      0.99            0.5833   0.5736   0.5389   1.017
-//	1%      0.80            0.2443   0.2349   0.2103   1.040
-//
-// CLOCK beats LRU here because a new entry starts with its bit clear: items drawn once from
-// the long tail leave after one pass, where LRU keeps each of them for a full cache length.
+// The costs of Touch, Admit, Evict and Remove, and the hit ratios of CLOCK against LRU and
+// FIFO on zipfian traces, are in docs/DECISIONS.md, 15 (BenchmarkTouch, BenchmarkAdmitEvict,
+// BenchmarkUpdate and BenchmarkHitRate in this package measure them).
 package cache
