@@ -15,8 +15,8 @@ import (
 
 // The persistent side of a Store: the data file (package datafile) writes, settles, cleans and
 // recovers the records; the Store keeps the versions and the indexes. The two meet through the
-// versions' places (a record carries its datafile.Place), the Index the data file asks (Newest),
-// and the Rebuilder that turns the records found at Open into versions.
+// versions' places (a record carries its datafile.Place), the index the data file asks
+// (fileIndex), and the Rebuilder that turns the records found at Open into versions.
 
 // openFile opens the data file, recovering its records into the indexes, and the pool of disk
 // readers.
@@ -27,7 +27,7 @@ func (s *Store) openFile() error {
 	cfg.Path, cfg.FileSize, cfg.Shards = o.Path, o.FileSize, o.Pipeline.Shards
 	cfg.Writers.IO, cfg.Writers.QueueDepth = o.Pipeline.IO.disk(), o.Pipeline.QueueDepth
 	cfg.Writers.SQPoll, cfg.Writers.BatchEntries = o.Pipeline.SQPoll, o.Pipeline.BatchEntries
-	cfg.DirectIO, cfg.Index, cfg.ShardOf, cfg.Log = o.Pipeline.DirectIO, s, s.shardOf, s.log
+	cfg.DirectIO, cfg.Index, cfg.ShardOf, cfg.Log = o.Pipeline.DirectIO, fileIndex{s}, s.shardOf, s.log
 	rb := &rebuild{s: s}
 	df, err := datafile.Open(cfg, rb)
 	if err != nil {
@@ -71,10 +71,12 @@ func fileErr(err error) error {
 	return err
 }
 
-// Newest returns the place of key's newest version in the hash index: the data file's view of
-// the index (datafile.Index).
-func (s *Store) Newest(key string) *datafile.Place {
-	if r, _ := s.hash.Load(key); r != nil {
+// fileIndex is the hash index as the data file sees it (datafile.Index).
+type fileIndex struct{ s *Store }
+
+// Newest returns the place of key's newest version in the hash index.
+func (x fileIndex) Newest(key string) *datafile.Place {
+	if r, _ := x.s.hash.Load(key); r != nil {
 		return r.pl
 	}
 	return nil
