@@ -45,16 +45,16 @@ const (
 	DefaultFileSize         = 1 << 30
 	DefaultMaxMemory        = 4 << 30
 	DefaultTTLSweepInterval = time.Second
-	DefaultRingSize         = stages.DefaultRingSize
-	DefaultBatchEntries     = stages.DefaultBatchEntries
-	DefaultBatchBytes       = stages.DefaultBatchBytes
-	DefaultFlushInterval    = stages.DefaultFlushInterval
-	DefaultQueueDepth       = disk.DefaultQueueDepth
-	// MaxRingSize is the largest RingSize Open accepts.
+	DefaultRingSize         = stages.DefaultRingSize      // 1024
+	DefaultBatchEntries     = stages.DefaultBatchEntries  // 1024
+	DefaultBatchBytes       = stages.DefaultBatchBytes    // 16 MiB
+	DefaultFlushInterval    = stages.DefaultFlushInterval // 100ms
+	DefaultQueueDepth       = disk.DefaultQueueDepth      // 256
+	// MaxRingSize is the largest RingSize Open accepts (1 << 20).
 	MaxRingSize = stages.MaxRingSize
-	// MaxShards is the largest Shards Open accepts.
+	// MaxShards is the largest Shards Open accepts (1024).
 	MaxShards = stages.MaxShards
-	// MaxQueueDepth is the largest QueueDepth Open accepts (the io_uring limit).
+	// MaxQueueDepth is the largest QueueDepth Open accepts: the io_uring limit, 32768.
 	MaxQueueDepth = disk.MaxQueueDepth
 )
 
