@@ -1077,3 +1077,55 @@ func TestPipeline_Stats_Buffered(t *testing.T) {
 	}
 	waitForBuffered(t, p, 0)
 }
+
+// TestPipeline_Flush_GroupCommit ensures concurrent flushes share batches: while one batch
+// carrying a flush is held at the backend, the writes and flushes that arrive meanwhile wait
+// in one batch, which ships once the first is durable; every Flush returns once its writes
+// are durable. A lone flush ships at once (the batch stage's timer is an hour here).
+func TestPipeline_Flush_GroupCommit(t *testing.T) {
+	const flushers = 16
+	rec := newRecorder(1)
+	p := newPipeline(t, rec, Options{FlushInterval: time.Hour})
+	if err := p.Enqueue(0, Entry{Key: "lone", Value: []byte(testValue), Seq: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Flush(); err != nil {
+		t.Fatalf("lone Flush: %v", err)
+	}
+	rec.closeGate()
+	first := make(chan error, 1)
+	if err := p.Enqueue(0, Entry{Key: "first", Value: []byte(testValue), Seq: 1}); err != nil {
+		t.Fatal(err)
+	}
+	go func() { first <- p.Flush() }()
+	waitFor(t, "the first flush's batch to reach the gate", func() bool { return rec.be[0].waiting() > 0 })
+	errs := make(chan error, flushers)
+	for i := range flushers {
+		go func() {
+			if err := p.Enqueue(0, Entry{Key: fmt.Sprintf("k%02d", i), Value: []byte(testValue), Seq: 1}); err != nil {
+				errs <- err
+				return
+			}
+			errs <- p.Flush()
+		}()
+	}
+	waitFor(t, "every flush to reach the batch stage", func() bool { return p.Stats().Barriers == flushers+2 })
+	rec.openGate()
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	for range flushers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	submitted, durable, _ := rec.be[0].batches()
+	if len(submitted) != 3 || len(durable) != 3 {
+		t.Fatalf("%d batches submitted and %d durable for a lone flush, one held and %d concurrent ones; want 3 and 3",
+			len(submitted), len(durable), flushers)
+	}
+	if n := len(durable[2].Entries); n != flushers {
+		t.Errorf("the concurrent flushes' batch holds %d entries, want %d", n, flushers)
+	}
+	rec.check(t, false)
+}

@@ -35,6 +35,9 @@ type shard struct {
 	failGen  uint64 // failures seen by the complete stage
 	batchSeq uint64 // owner only
 	cur      *Batch // the open batch, nil if none; owner only
+	// flushing counts the batches with flush barriers between the batch and complete
+	// stages: the owner holds the next such batch back while one is (group commit).
+	flushing atomic.Int32
 
 	newest, oldest map[string]int // coalesce stage scratch
 
@@ -67,13 +70,16 @@ func newShard(p *Pipeline, id int, be Backend) *shard {
 	for range o.Depth {
 		sh.free <- &Batch{Shard: id, Entries: make([]Entry, 0, min(o.BatchEntries, 4096))}
 	}
-	wake := func() { sh.ring.TryPush(Entry{ctl: control{tick: true}}) }
-	sh.timer = time.AfterFunc(time.Hour, wake)
+	sh.timer = time.AfterFunc(time.Hour, sh.wake)
 	sh.timer.Stop()
-	sh.retryTimer = time.AfterFunc(time.Hour, wake)
+	sh.retryTimer = time.AfterFunc(time.Hour, sh.wake)
 	sh.retryTimer.Stop()
 	return sh
 }
+
+// wake makes the owner look at its open batch again (a timer fired, or a flush became
+// durable); a full ring needs no wake-up.
+func (sh *shard) wake() { sh.ring.TryPush(Entry{ctl: control{tick: true}}) }
 
 // runBatch is the shard's owner: it drains the ring into batches that close at BatchEntries,
 // BatchBytes, FlushInterval or a flush barrier, whichever comes first.
@@ -110,7 +116,6 @@ func (sh *shard) runBatch() {
 				sh.open(true)
 				sh.cur.barriers = append(sh.cur.barriers, e.ctl.barrier)
 				sh.barriers.Add(1)
-				sh.ship()
 			case e.ctl.tick:
 				if sh.cur == nil && sh.retryDue() {
 					sh.open(true)
@@ -119,7 +124,12 @@ func (sh *shard) runBatch() {
 			}
 		}
 		clear(buf) // drop references to values already copied into the batch
-		if sh.cur != nil && time.Since(sh.cur.opened) >= o.FlushInterval {
+		// Group commit: a batch that carries flush barriers ships at once unless another one
+		// is on its way to durability; then it gathers the flushes (and writes) that arrive
+		// meanwhile and ships when that one is durable, so that concurrent flushes share syncs
+		// and a lone flush never waits. The complete stage wakes the owner for it.
+		if sh.cur != nil && (time.Since(sh.cur.opened) >= o.FlushInterval ||
+			(len(sh.cur.barriers) > 0 && sh.flushing.Load() == 0)) {
 			sh.ship()
 		}
 		if len(buf) < popMax/8 {
@@ -159,6 +169,9 @@ func (sh *shard) open(force bool) {
 
 // ship hands the open batch to the coalesce stage. Owner only.
 func (sh *shard) ship() {
+	if len(sh.cur.barriers) > 0 {
+		sh.flushing.Add(1)
+	}
 	sh.timer.Stop()
 	sh.batchNs.Add(int64(time.Since(sh.cur.opened)))
 	sh.toCoalesce <- sh.cur
@@ -306,6 +319,9 @@ func (sh *shard) runComplete() {
 		}
 		for _, bar := range b.barriers {
 			bar.done <- barErr
+		}
+		if len(b.barriers) > 0 && sh.flushing.Add(-1) == 0 {
+			sh.wake() // a batch of flushes may be waiting for this one
 		}
 		sh.completeNs.Add(int64(time.Since(t0)))
 		sh.free <- b
