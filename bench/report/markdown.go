@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/feoxdb/feox-go/bench/runner"
+	"github.com/feoxdb/feox-go/internal/load/units"
 )
 
 // Subject is the engine the report compares with its peers.
@@ -456,20 +457,20 @@ func (d *doc) renderMode(memory bool) {
 		d.p("### %s, %s\n\n", capitalize(modeName(memory)), s.Name)
 		d.p("Throughput, operations per second (%s; best in bold):\n\n", d.gLabel())
 		d.table(memory, s.Name, d.workloads(), func(p runner.Point) (string, float64) {
-			return rate(p.OpsPerSec), p.OpsPerSec
+			return units.Rate(p.OpsPerSec), p.OpsPerSec
 		}, false)
 		d.p("p99 latency (%s; the load's is that of a %d-pair batch):\n\n", d.gLabel(), runner.LoadBatch)
 		d.table(memory, s.Name, d.workloads(), func(p runner.Point) (string, float64) {
-			return dur(p.P99), float64(p.P99)
+			return units.Duration(p.P99), float64(p.P99)
 		}, true)
 		d.p("Peak RSS during the point (%s):\n\n", d.gLabel())
 		d.table(memory, s.Name, d.workloads(), func(p runner.Point) (string, float64) {
-			return mib(p.PeakRSS), float64(p.PeakRSS)
+			return units.Bytes(p.PeakRSS), float64(p.PeakRSS)
 		}, true)
 		if !memory {
 			d.p("Bytes on disk after the point (%s):\n\n", d.gLabel())
 			d.table(memory, s.Name, d.workloads(), func(p runner.Point) (string, float64) {
-				return mib(p.DiskBytes), float64(p.DiskBytes)
+				return units.Bytes(p.DiskBytes), float64(p.DiskBytes)
 			}, true)
 		}
 	}
@@ -512,7 +513,7 @@ func (d *doc) renderDurable() {
 				if p.Errors > 0 {
 					errs = fmt.Sprintf(", %d errors", p.Errors)
 				}
-				d.p(" %s/s (p99 %s%s) |", rate(p.OpsPerSec), dur(p.P99), errs)
+				d.p(" %s/s (p99 %s%s) |", units.Rate(p.OpsPerSec), units.Duration(p.P99), errs)
 			}
 		}
 		d.p("\n")
@@ -543,15 +544,15 @@ func (d *doc) renderJobs() {
 					keys = append(keys, fmt.Sprint(j.Job.Keys))
 					lp, lok := d.point(k, runner.Load)
 					if lok {
-						load = append(load, rate(lp.OpsPerSec)+"/s")
-						diskLoad = append(diskLoad, mib(lp.DiskBytes))
+						load = append(load, units.Rate(lp.OpsPerSec)+"/s")
+						diskLoad = append(diskLoad, units.Bytes(lp.DiskBytes))
 					} else {
 						load = append(load, "—")
 						diskLoad = append(diskLoad, "—")
 					}
-					diskClose = append(diskClose, mib(j.DiskAfterClose))
-					rss = append(rss, mib(j.ChildPeakRSS))
-					closeT = append(closeT, dur(j.Close))
+					diskClose = append(diskClose, units.Bytes(j.DiskAfterClose))
+					rss = append(rss, units.Bytes(j.ChildPeakRSS))
+					closeT = append(closeT, units.Duration(j.Close))
 				}
 				d.p("| %s | %s | %s | %s | %s | %s | %s |\n", e.Name, joinSame(keys), strings.Join(load, " / "),
 					strings.Join(diskLoad, " / "), strings.Join(diskClose, " / "), strings.Join(rss, " / "), strings.Join(closeT, " / "))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/feoxdb/feox-go/cmd/loadgen/internal/gen"
 	"github.com/feoxdb/feox-go/cmd/loadgen/internal/workload"
+	"github.com/feoxdb/feox-go/internal/load/units"
 )
 
 // errLoadFailed means the load phase had errors; the measured phase does not run.
@@ -99,7 +100,7 @@ func runPoint(ctx context.Context, cfg *config, e *env) (*pointResult, error) {
 	}
 	flush := time.Since(flushStart)
 	e.note("load    %d keys in %s (%s keys/s), then Flush in %s", ld.total().lat.Count(),
-		fmtDuration(ld.elapsed), fmtRate(perSec(ld.total().lat.Count(), ld.elapsed)), fmtDuration(flush))
+		units.Duration(ld.elapsed), units.Rate(perSec(ld.total().lat.Count(), ld.elapsed)), units.Duration(flush))
 	if pr.spec.Name == "load" {
 		pr.run, pr.loadFlush = ld, flush
 	} else {

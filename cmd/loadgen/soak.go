@@ -16,6 +16,7 @@ import (
 
 	"github.com/feoxdb/feox-go/cmd/loadgen/internal/gen"
 	"github.com/feoxdb/feox-go/cmd/loadgen/internal/workload"
+	"github.com/feoxdb/feox-go/internal/load/units"
 )
 
 // soakSample is one reading of the process and the store during a soak test.
@@ -58,10 +59,10 @@ func soakVerdict(samples []soakSample, hasFile bool) []soakMetric {
 		slack  int64
 		format func(int64) string
 	}{
-		{"heap in use", func(s *soakSample) int64 { return s.HeapInuse }, 8 << 20, fmtBytes},
-		{"RSS", func(s *soakSample) int64 { return s.RSS }, 32 << 20, fmtBytes},
+		{"heap in use", func(s *soakSample) int64 { return s.HeapInuse }, 8 << 20, units.Bytes},
+		{"RSS", func(s *soakSample) int64 { return s.RSS }, 32 << 20, units.Bytes},
 		{"goroutines", func(s *soakSample) int64 { return s.Goroutines }, 2, func(v int64) string { return strconv.FormatInt(v, 10) }},
-		{"file size", func(s *soakSample) int64 { return s.FileBytes }, 16 << 20, fmtBytes},
+		{"file size", func(s *soakSample) int64 { return s.FileBytes }, 16 << 20, units.Bytes},
 	}
 	peak := func(run []soakSample, get func(*soakSample) int64) int64 {
 		var m int64
@@ -212,8 +213,8 @@ func soak(ctx context.Context, cfg *config, e *env) (*soakResult, int) {
 				s := sp.take()
 				res.samples = append(res.samples, s) // read by soak only after wg.Wait
 				e.note("soak    %6s %10s ops/s  heap %s  RSS %s  goroutines %d  file %s  keys %d",
-					s.At.Round(time.Second), fmtRate(s.OpsPerSec), fmtBytes(s.HeapInuse), fmtBytes(s.RSS),
-					s.Goroutines, fmtBytes(s.FileBytes), s.Keys)
+					s.At.Round(time.Second), units.Rate(s.OpsPerSec), units.Bytes(s.HeapInuse), units.Bytes(s.RSS),
+					s.Goroutines, units.Bytes(s.FileBytes), s.Keys)
 			}
 		}
 	})
@@ -270,7 +271,7 @@ func soak(ctx context.Context, cfg *config, e *env) (*soakResult, int) {
 func writeSoakText(w io.Writer, res *soakResult) error {
 	c := res.cfg
 	ew := &errWriter{w: w}
-	ew.printf("soak      %s (%s running the workload), %s: %s\n", fmtDuration(res.wall), fmtDuration(res.ops.elapsed),
+	ew.printf("soak      %s (%s running the workload), %s: %s\n", units.Duration(res.wall), units.Duration(res.ops.elapsed),
 		res.spec.Name, res.spec.Describe())
 	ew.printf("keys      %d keys of %d B, values of %s B, %d goroutines%s, seed %d\n",
 		c.keys, c.keySize, c.value, c.goroutines, rateNote(c.rate), c.seed)
@@ -279,7 +280,7 @@ func writeSoakText(w io.Writer, res *soakResult) error {
 	if len(res.opens) > 0 {
 		sorted := slices.Clone(res.opens)
 		slices.Sort(sorted)
-		reopens += fmt.Sprintf(" (Open took median %s, max %s)", fmtDuration(sorted[len(sorted)/2]), fmtDuration(sorted[len(sorted)-1]))
+		reopens += fmt.Sprintf(" (Open took median %s, max %s)", units.Duration(sorted[len(sorted)/2]), units.Duration(sorted[len(sorted)-1]))
 	}
 	if c.soakReopen > 0 {
 		ew.printf("reopen    every %s: %s\n", c.soakReopen, reopens)
@@ -296,13 +297,13 @@ func writeSoakText(w io.Writer, res *soakResult) error {
 	for _, s := range res.samples {
 		ops := "-"
 		if s.OpsPerSec > 0 {
-			ops = fmtRate(s.OpsPerSec)
+			ops = units.Rate(s.OpsPerSec)
 		}
 		file := "n/a"
 		if res.hasFile {
-			file = fmtBytes(s.FileBytes)
+			file = units.Bytes(s.FileBytes)
 		}
-		st.add(s.At.Round(time.Second).String(), ops, fmtBytes(s.HeapInuse), fmtBytes(s.RSS),
+		st.add(s.At.Round(time.Second).String(), ops, units.Bytes(s.HeapInuse), units.Bytes(s.RSS),
 			strconv.FormatInt(s.Goroutines, 10), file, strconv.FormatInt(s.Keys, 10))
 	}
 	ew.table(st, "")
@@ -335,7 +336,7 @@ func writeSoakText(w io.Writer, res *soakResult) error {
 	ew.table(t, "")
 	pf := processOf(res.ops, res.peakRSS)
 	ew.printf("\nCPU time user %s, system %s; peak RSS %s; final Close %s\n", na(pf.CPUUserSeconds, fmtSecs),
-		na(pf.CPUSysSeconds, fmtSecs), na(pf.PeakRSSBytes, fmtSize), fmtDuration(res.closeDur))
+		na(pf.CPUSysSeconds, fmtSecs), na(pf.PeakRSSBytes, fmtSize), units.Duration(res.closeDur))
 	return ew.err
 }
 

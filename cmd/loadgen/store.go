@@ -8,8 +8,9 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/feoxdb/feox-go/pkg/feox"
 	"github.com/rs/zerolog"
+
+	"github.com/feoxdb/feox-go/pkg/feox"
 )
 
 // storeHandle is the store under test and where its data lives.
