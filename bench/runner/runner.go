@@ -11,12 +11,18 @@ import (
 	"time"
 
 	"github.com/feoxdb/feox-go/bench/engine"
-	"github.com/feoxdb/feox-go/bench/gen"
 	"github.com/feoxdb/feox-go/bench/hist"
+	"github.com/feoxdb/feox-go/internal/load/gen"
 )
 
 // ErrBadJob is returned by Run for a job whose fields make no sense.
 var ErrBadJob = errors.New("bad job")
+
+// KeySize is the length of every key the comparison writes.
+const KeySize = 16
+
+// zipfianConstant is the skew of the zipfian distributions, YCSB's.
+const zipfianConstant = gen.ZipfianConstant
 
 // LoadBatch is the number of pairs per PutBatch call of the load.
 const LoadBatch = 1000
@@ -86,6 +92,7 @@ type Result struct {
 // worker is one goroutine's state during a point.
 type worker struct {
 	r    *rand.Rand
+	pick *gen.Chooser
 	h    hist.Hist
 	ops  uint64
 	errs uint64
@@ -107,9 +114,8 @@ func (w *worker) fail(err error) {
 type env struct {
 	job  Job
 	e    engine.Engine
+	keys gen.Keys
 	vals *gen.Values
-	zipf *gen.Zipf
-	ycsb *gen.Scrambled
 	log  io.Writer
 }
 
@@ -162,9 +168,8 @@ func run(job Job, log io.Writer, res *Result) error {
 			_ = e.Close()
 		}
 	}()
-	ev := &env{job: job, e: e, vals: gen.NewValues(job.ValueSize, job.Seed), log: log}
-	ev.zipf = gen.NewZipf(job.Keys, 0.99)
-	ev.ycsb = gen.NewScrambled(job.Keys, 0.99)
+	ev := &env{job: job, e: e, keys: gen.NewKeys(KeySize), log: log,
+		vals: gen.NewValues(job.ValueSize, job.ValueSize, gen.IncompressiblePool, job.Seed)}
 
 	p := ev.load()
 	res.Points = append(res.Points, p)
@@ -213,13 +218,15 @@ func (ev *env) finish(p *Point, ws []*worker, elapsed time.Duration) {
 		p.Workload, p.OpsPerSec, p.P99, p.PeakRSS>>20, p.DiskBytes>>20, p.Errors)
 }
 
-func (ev *env) newWorkers(n int) []*worker {
+// newWorkers returns n workers that choose keys under d.
+func (ev *env) newWorkers(n int, d gen.Dist) []*worker {
 	ws := make([]*worker, n)
 	for i := range ws {
 		ws[i] = &worker{
-			r:   rand.New(rand.NewPCG(ev.job.Seed, uint64(i)+1)),
-			key: make([]byte, gen.KeySize),
-			ver: uint64(i+1) << 48, // distinct versions per goroutine
+			r:    rand.New(rand.NewPCG(ev.job.Seed, uint64(i)+1)),
+			pick: gen.NewChooser(d, ev.job.Keys, zipfianConstant),
+			key:  make([]byte, KeySize),
+			ver:  uint64(i+1) << 48, // distinct versions per goroutine
 		}
 	}
 	return ws
@@ -231,21 +238,21 @@ func (ev *env) newWorkers(n int) []*worker {
 func (ev *env) load() Point {
 	resetPeakRSS()
 	g := ev.job.Goroutines
-	ws := ev.newWorkers(g)
+	ws := ev.newWorkers(g, gen.Uniform)
 	n := ev.job.Keys
 	start := time.Now()
 	var wg sync.WaitGroup
 	for i, w := range ws {
 		lo, hi := n*uint64(i)/uint64(g), n*uint64(i+1)/uint64(g)
 		wg.Go(func() {
-			keyBuf := make([]byte, LoadBatch*gen.KeySize)
+			keyBuf := make([]byte, LoadBatch*KeySize)
 			keys := make([][]byte, 0, LoadBatch)
 			vals := make([][]byte, 0, LoadBatch)
 			for b := lo; b < hi; b += LoadBatch {
 				keys, vals = keys[:0], vals[:0]
 				for j := b; j < min(b+LoadBatch, hi); j++ {
-					k := int(j-b) * gen.KeySize
-					keys = append(keys, gen.PutKey(keyBuf[k:k+gen.KeySize], j))
+					k := int(j-b) * KeySize
+					keys = append(keys, ev.keys.Put(keyBuf[k:k+KeySize], j))
 					vals = append(vals, ev.vals.Value(j, 0))
 				}
 				t0 := time.Now()
@@ -279,10 +286,10 @@ func (ev *env) timed(w Workload) Point {
 		}
 	}
 	if ev.job.Warmup > 0 {
-		ev.spin(w, ev.newWorkers(ev.job.Goroutines), ev.job.Warmup)
+		ev.spin(w, ev.newWorkers(ev.job.Goroutines, w.Dist), ev.job.Warmup)
 	}
 	resetPeakRSS()
-	ws := ev.newWorkers(ev.job.Goroutines)
+	ws := ev.newWorkers(ev.job.Goroutines, w.Dist)
 	elapsed := ev.spin(w, ws, ev.job.Duration)
 	p := Point{Workload: w.Name}
 	ev.finish(&p, ws, elapsed)
@@ -303,17 +310,6 @@ func (ev *env) spin(w Workload, ws []*worker, d time.Duration) time.Duration {
 	return time.Since(start)
 }
 
-// pick returns the index of an existing key under d.
-func (ev *env) pick(d Dist, r *rand.Rand) uint64 {
-	switch d {
-	case Zipfian:
-		return ev.zipf.Next(r)
-	case YCSBZipfian:
-		return ev.ycsb.Next(r)
-	}
-	return r.Uint64N(ev.job.Keys)
-}
-
 // loop runs operations of w, checkEvery at a time, until stop is set (at least once).
 func (ev *env) loop(w Workload, wk *worker, stop *atomic.Bool) {
 	consume := func(k, v []byte) { wk.sink += len(k) + len(v) }
@@ -326,8 +322,8 @@ func (ev *env) loop(w Workload, wk *worker, stop *atomic.Bool) {
 				t0 = time.Now()
 			}
 			var err error
-			i := ev.pick(w.Dist, wk.r)
-			key := gen.PutKey(wk.key, i)
+			i := wk.pick.Index(wk.r, ev.job.Keys)
+			key := ev.keys.Put(wk.key, i)
 			switch op := wk.r.IntN(100); {
 			case w.Durable > 0:
 				wk.ver++

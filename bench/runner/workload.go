@@ -6,37 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/feoxdb/feox-go/internal/load/gen"
 )
 
 // ErrUnknownWorkload is returned by Lookup for a name no workload has.
 var ErrUnknownWorkload = errors.New("unknown workload")
-
-// Dist is how a workload picks the index of an existing key.
-type Dist uint8
-
-const (
-	// Uniform gives every key the same chance.
-	Uniform Dist = iota
-	// Zipfian is a zipfian(0.99) over the key indexes (index 0 hottest; keys hash their
-	// index, so the hot keys are spread over the key space).
-	Zipfian
-	// YCSBZipfian is YCSB's scrambled zipfian(0.99): ranks over ten billion items hashed
-	// down to the key count.
-	YCSBZipfian
-)
-
-// String returns the distribution's name.
-func (d Dist) String() string {
-	switch d {
-	case Uniform:
-		return "uniform"
-	case Zipfian:
-		return "zipfian(0.99)"
-	case YCSBZipfian:
-		return "YCSB scrambled zipfian(0.99)"
-	}
-	return fmt.Sprintf("Dist(%d)", uint8(d))
-}
 
 // Workload is one timed mix of operations on the loaded keys. The percentages add up to 100.
 type Workload struct {
@@ -50,7 +25,7 @@ type Workload struct {
 	// by the time the group's last one returns.
 	Durable int
 	// Dist picks the keys.
-	Dist Dist
+	Dist gen.Dist
 	// PersistentOnly workloads run only on engines that persist.
 	PersistentOnly bool
 	// Summary describes the workload in a report.
@@ -67,17 +42,17 @@ const Load = "load"
 // mixes with more and more writes, then durable writes.
 func Workloads() []Workload {
 	return []Workload{
-		{Name: "read", Read: 100, Dist: Uniform, Summary: "Get of a uniformly chosen key"},
-		{Name: "zipf-read", Read: 100, Dist: Zipfian, Summary: "Get of a zipfian(0.99) key (index 0 hottest, 7-8% of the reads)"},
-		{Name: "scan", Scan: 100, Dist: Uniform, Summary: "scan of 100 pairs from a uniformly chosen key"},
-		{Name: "ycsb-c", Read: 100, Dist: YCSBZipfian, Summary: "YCSB C: 100% read, YCSB's scrambled zipfian"},
-		{Name: "ycsb-b", Read: 95, Update: 5, Dist: YCSBZipfian, Summary: "YCSB B: 95% read, 5% update, scrambled zipfian"},
-		{Name: "mixed", Read: 80, Update: 20, Dist: Uniform, Summary: "80% Get, 20% Put, uniform"},
-		{Name: "ycsb-a", Read: 50, Update: 50, Dist: YCSBZipfian, Summary: "YCSB A: 50% read, 50% update, scrambled zipfian"},
-		{Name: "ycsb-f", Read: 50, ReadModifyWrite: 50, Dist: YCSBZipfian, Summary: "YCSB F: 50% read, 50% read-modify-write (Get then Put), scrambled zipfian"},
-		{Name: "update", Update: 100, Dist: Uniform, Summary: "Put of a new value to a uniformly chosen key"},
-		{Name: "durable-1", Update: 100, Durable: 1, Dist: Uniform, PersistentOnly: true, Summary: "Put then sync, every write (durable before the next starts)"},
-		{Name: "durable-100", Update: 100, Durable: 100, Dist: Uniform, PersistentOnly: true, Summary: "groups of 100 Puts, the last one synced"},
+		{Name: "read", Read: 100, Dist: gen.Uniform, Summary: "Get of a uniformly chosen key"},
+		{Name: "zipf-read", Read: 100, Dist: gen.UnscrambledZipfian, Summary: "Get of a zipfian(0.99) key (index 0 hottest, 7-8% of the reads)"},
+		{Name: "scan", Scan: 100, Dist: gen.Uniform, Summary: "scan of 100 pairs from a uniformly chosen key"},
+		{Name: "ycsb-c", Read: 100, Dist: gen.Zipfian, Summary: "YCSB C: 100% read, YCSB's scrambled zipfian"},
+		{Name: "ycsb-b", Read: 95, Update: 5, Dist: gen.Zipfian, Summary: "YCSB B: 95% read, 5% update, scrambled zipfian"},
+		{Name: "mixed", Read: 80, Update: 20, Dist: gen.Uniform, Summary: "80% Get, 20% Put, uniform"},
+		{Name: "ycsb-a", Read: 50, Update: 50, Dist: gen.Zipfian, Summary: "YCSB A: 50% read, 50% update, scrambled zipfian"},
+		{Name: "ycsb-f", Read: 50, ReadModifyWrite: 50, Dist: gen.Zipfian, Summary: "YCSB F: 50% read, 50% read-modify-write (Get then Put), scrambled zipfian"},
+		{Name: "update", Update: 100, Dist: gen.Uniform, Summary: "Put of a new value to a uniformly chosen key"},
+		{Name: "durable-1", Update: 100, Durable: 1, Dist: gen.Uniform, PersistentOnly: true, Summary: "Put then sync, every write (durable before the next starts)"},
+		{Name: "durable-100", Update: 100, Durable: 100, Dist: gen.Uniform, PersistentOnly: true, Summary: "groups of 100 Puts, the last one synced"},
 	}
 }
 

@@ -10,8 +10,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/gen"
 	"github.com/feoxdb/feox-go/cmd/loadgen/internal/workload"
+	"github.com/feoxdb/feox-go/internal/load/gen"
 	"github.com/feoxdb/feox-go/internal/load/units"
 	"github.com/feoxdb/feox-go/pkg/feox"
 )

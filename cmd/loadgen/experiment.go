@@ -9,8 +9,8 @@ import (
 	"runtime/pprof"
 	"time"
 
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/gen"
 	"github.com/feoxdb/feox-go/cmd/loadgen/internal/workload"
+	"github.com/feoxdb/feox-go/internal/load/gen"
 	"github.com/feoxdb/feox-go/internal/load/units"
 )
 
@@ -79,7 +79,7 @@ func runPoint(ctx context.Context, cfg *config, e *env) (*pointResult, error) {
 	}
 	defer h.cleanup()
 	pr := &pointResult{cfg: cfg, spec: cfg.spec(), where: h.describe()}
-	rn := &runner{cfg: cfg, st: h.st, keys: gen.NewKeys(cfg.keySize), progress: e.progress}
+	rn := newRunner(cfg, h.st, e.progress)
 
 	loadSpec, _ := workload.Lookup("load", 0)
 	// With the load workload the load is the measured phase, and the one profiled.

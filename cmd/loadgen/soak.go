@@ -14,7 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/gen"
 	"github.com/feoxdb/feox-go/cmd/loadgen/internal/workload"
 	"github.com/feoxdb/feox-go/internal/load/units"
 )
@@ -176,8 +175,7 @@ func soak(ctx context.Context, cfg *config, e *env) (*soakResult, int) {
 	}
 	defer h.cleanup()
 	res := &soakResult{cfg: cfg, spec: cfg.spec(), where: h.describe(), hasFile: h.path != "", ops: &phaseResult{name: "soak"}}
-	keys := gen.NewKeys(cfg.keySize)
-	rn := &runner{cfg: cfg, st: h.st, keys: keys, progress: e.progress}
+	rn := newRunner(cfg, h.st, e.progress)
 	loadSpec, _ := workload.Lookup("load", 0)
 	reload := func(from, to uint64) error {
 		ld := rn.runPhase(ctx, &phase{name: "load", spec: &loadSpec, shared: workload.NewLoad(from, to, cfg.goroutines),
@@ -195,7 +193,7 @@ func soak(ctx context.Context, cfg *config, e *env) (*soakResult, int) {
 		fmt.Fprintln(e.stderr, "loadgen: interrupted during the load")
 		return nil, exitInterrupted
 	}
-	shared := workload.NewShared(uint64(cfg.keys), keys.Capacity(), cfg.goroutines)
+	shared := workload.NewShared(uint64(cfg.keys), rn.keys.Capacity(), cfg.goroutines)
 
 	sp := &soakSampler{h: h, start: time.Now()}
 	res.samples = append(res.samples, sp.take())

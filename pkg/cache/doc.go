@@ -137,13 +137,14 @@
 //	Update (Admit + Remove), one writer          200-216 ns/op
 //	  8 writers on 2 CPUs                        244-314 ns/op
 //
-// Hit ratios over a 4M-request trace after a 1M-request warm-up, 1M equal-size items:
+// Hit ratios over a 4M-request trace after a 1M-request warm-up, 1M equal-size items (the
+// trace's ranks drawn exactly, by the load kit's zipfian sampler):
 //
 //	cache   zipfian theta   CLOCK    LRU      FIFO     CLOCK/LRU
-//	10%     0.99            0.7777   0.7704   0.7395   1.009
-//	10%     0.80            0.5010   0.4892   0.4503   1.024
-//	1%      0.99            0.5833   0.5736   0.5389   1.017
-//	1%      0.80            0.2443   0.2349   0.2103   1.040
+//	10%     0.99            0.7734   0.7660   0.7347   1.010
+//	10%     0.80            0.4989   0.4869   0.4480   1.025
+//	1%      0.99            0.5759   0.5661   0.5309   1.017
+//	1%      0.80            0.2412   0.2318   0.2071   1.041
 //
 // CLOCK beats LRU here because a new entry starts with its bit clear: items drawn once from
 // the long tail leave after one pass, where LRU keeps each of them for a full cache length.

@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"sync/atomic"
 
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/gen"
+	"github.com/feoxdb/feox-go/internal/load/gen"
 )
 
 // Op is one operation drawn from a workload.

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/gen"
+	"github.com/feoxdb/feox-go/internal/load/gen"
 )
 
 // ErrUnknownWorkload is returned by Lookup for a name it does not know.

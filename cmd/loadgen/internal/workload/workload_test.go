@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/gen"
+	"github.com/feoxdb/feox-go/internal/load/gen"
 )
 
 // TestLookup_YCSBProportions ensures that over 100K draws each kind's share is within 1% of
