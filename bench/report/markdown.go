@@ -12,6 +12,7 @@ import (
 
 	"github.com/feoxdb/feox-go/bench/runner"
 	"github.com/feoxdb/feox-go/internal/load/units"
+	"github.com/feoxdb/feox-go/internal/load/workload"
 )
 
 // Subject is the engine the report compares with its peers.
@@ -263,7 +264,7 @@ func (d *doc) renderSettings() {
 		"and of whole %d-pair batches for the load. Peak RSS is the process's high-water mark during the "+
 		"point (reset at its start with `/proc/self/clear_refs`), so it includes the data loaded before. "+
 		"Bytes on disk are allocated blocks (as `du` counts them) right after the point.\n\n",
-		runner.LoadBatch, runner.ScanLength, runner.LoadBatch)
+		runner.LoadBatch, workload.DefaultMaxScan, runner.LoadBatch)
 	d.p("| workload | operations |\n|---|---|\n")
 	for _, w := range r.Workloads {
 		d.p("| %s | %s |\n", w.Name, w.Summary)

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/feoxdb/feox-go/cmd/loadgen/internal/hist"
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/workload"
 	"github.com/feoxdb/feox-go/internal/load/units"
+	"github.com/feoxdb/feox-go/internal/load/workload"
 )
 
 // collector merges the intervals the workers hand over into the phase's result, and shows

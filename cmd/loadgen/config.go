@@ -10,9 +10,9 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/workload"
 	"github.com/feoxdb/feox-go/internal/load/gen"
 	"github.com/feoxdb/feox-go/internal/load/units"
+	"github.com/feoxdb/feox-go/internal/load/workload"
 	"github.com/feoxdb/feox-go/pkg/feox"
 )
 
@@ -95,7 +95,6 @@ const (
 	defaultValueSize  = 100
 	defaultDuration   = 8 * time.Second
 	defaultWarmup     = time.Second
-	defaultReadRatio  = 0.5
 	defaultChart      = "loadgen-sweep.html"
 	defaultSoakReopen = time.Minute
 	defaultSoakSample = 10 * time.Second
@@ -108,7 +107,7 @@ func defaultConfig() config {
 	return config{
 		logLevel:   "off",
 		workload:   defaultWorkload,
-		readRatio:  defaultReadRatio,
+		readRatio:  workload.DefaultReadRatio,
 		zipfConst:  gen.ZipfianConstant,
 		scanLength: workload.DefaultMaxScan,
 		keys:       defaultKeys,

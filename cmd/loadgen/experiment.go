@@ -9,9 +9,9 @@ import (
 	"runtime/pprof"
 	"time"
 
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/workload"
 	"github.com/feoxdb/feox-go/internal/load/gen"
 	"github.com/feoxdb/feox-go/internal/load/units"
+	"github.com/feoxdb/feox-go/internal/load/workload"
 )
 
 // errLoadFailed means the load phase had errors; the measured phase does not run.

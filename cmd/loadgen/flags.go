@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/workload"
 	"github.com/feoxdb/feox-go/internal/load/gen"
 	"github.com/feoxdb/feox-go/internal/load/units"
+	"github.com/feoxdb/feox-go/internal/load/workload"
 	"github.com/feoxdb/feox-go/pkg/feox"
 )
 
@@ -275,7 +275,7 @@ func (c *config) flagSet() *flag.FlagSet {
 	fs.Float64Var(&c.readRatio, "read-ratio", c.readRatio, "share of reads of the mixed workload (the rest are updates)")
 	fs.StringVar(&c.dist, "distribution", c.dist, "request distribution, "+gen.DistNames()+" (default: the workload's own)")
 	fs.Float64Var(&c.zipfConst, "zipfian-constant", c.zipfConst, "skew of the zipfian and latest distributions")
-	fs.IntVar(&c.scanLength, "scan-length", c.scanLength, "longest scan; a scan's length is uniform in [1, scan-length]")
+	fs.IntVar(&c.scanLength, "scan-length", c.scanLength, "length of the scan workload's scans; the longest scan of the others, whose lengths are uniform in [1, scan-length]")
 	fs.Var(countFlag{&c.keys}, "keys", "keys loaded before the workload runs (K, M allowed)")
 	fs.IntVar(&c.keySize, "key-size", c.keySize, "key length in bytes")
 	fs.Var(valueSizeFlag{&c.value}, "value-size", "value length in bytes, or a range min-max (uniform)")
@@ -285,7 +285,7 @@ func (c *config) flagSet() *flag.FlagSet {
 	fs.Var(rateFlag{&c.rate}, "rate", "at most this many operations per second over all workers, in the warmup, the measured phase and a soak (0: no limit)")
 	fs.Var(durationFlag{&c.warmup}, "warmup", "unmeasured run of the workload before the measured phase")
 	fs.Uint64Var(&c.seed, "seed", c.seed, "seed of every random stream")
-	fs.Var(countFlag{&c.flushEvery}, "flush-every", "each worker calls Flush after every N writes, timed as op flush (0: never)")
+	fs.Var(countFlag{&c.flushEvery}, "flush-every", "each worker calls Flush after every N writes, timed as op flush (0: never, or every N for durable-N)")
 
 	fs.BoolVar(&c.quiet, "quiet", c.quiet, "no live progress on stderr (also off when stderr is not a terminal)")
 	fs.BoolVar(&c.json, "json", c.json, "print one JSON object instead of the tables")

@@ -6,8 +6,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/workload"
 	"github.com/feoxdb/feox-go/internal/load/units"
+	"github.com/feoxdb/feox-go/internal/load/workload"
 )
 
 // pipelineFigures are the write pipeline's own figures over a phase, from the store's Stats

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/workload"
+	"github.com/feoxdb/feox-go/internal/load/workload"
 )
 
 // csvHeader returns the CSV columns after the swept parameters' columns.

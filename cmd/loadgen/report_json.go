@@ -6,7 +6,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/workload"
+	"github.com/feoxdb/feox-go/internal/load/workload"
 	"github.com/feoxdb/feox-go/pkg/feox"
 )
 

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/feoxdb/feox-go/cmd/loadgen/internal/hist"
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/workload"
 	"github.com/feoxdb/feox-go/internal/load/gen"
+	"github.com/feoxdb/feox-go/internal/load/workload"
 	"github.com/feoxdb/feox-go/pkg/feox"
 )
 
@@ -347,6 +347,9 @@ func (rn *runner) worker(w int, ph *phase, c *control) {
 	ver := uint64(w+1)<<40 ^ ph.seed<<20
 	keyBuf := make([]byte, rn.keys.Size())
 	st, flushEvery := rn.st, rn.cfg.flushEvery
+	if flushEvery == 0 { // the workload's own durability (durable-N)
+		flushEvery = int64(ph.spec.SyncEvery)
+	}
 	cur := &interval{worker: w}
 	seen := c.tick.Load()
 	var allowance, writes int64

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/workload"
+	"github.com/feoxdb/feox-go/internal/load/workload"
 	"github.com/feoxdb/feox-go/pkg/feox"
 )
 

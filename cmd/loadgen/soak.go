@@ -14,8 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/workload"
 	"github.com/feoxdb/feox-go/internal/load/units"
+	"github.com/feoxdb/feox-go/internal/load/workload"
 )
 
 // soakSample is one reading of the process and the store during a soak test.

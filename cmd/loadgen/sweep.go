@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/feoxdb/feox-go/cmd/loadgen/internal/chart"
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/workload"
 	"github.com/feoxdb/feox-go/internal/load/units"
+	"github.com/feoxdb/feox-go/internal/load/workload"
 )
 
 // sweepParam is one swept flag and its values.

@@ -177,7 +177,7 @@ func runAll(c *config, log io.Writer) (*report.Run, error) {
 	}
 	for _, name := range c.workloads {
 		w, _ := runner.Lookup(name)
-		run.Workloads = append(run.Workloads, report.Workload{Name: w.Name, Summary: w.Summary, PersistentOnly: w.PersistentOnly})
+		run.Workloads = append(run.Workloads, report.Workload{Name: w.Name, Summary: w.Summary(), PersistentOnly: w.PersistentOnly})
 	}
 	jobs := plan(c)
 	points := 0

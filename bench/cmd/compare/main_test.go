@@ -15,6 +15,7 @@ import (
 	"github.com/feoxdb/feox-go/bench/engine"
 	"github.com/feoxdb/feox-go/bench/report"
 	"github.com/feoxdb/feox-go/bench/runner"
+	"github.com/feoxdb/feox-go/internal/load/workload"
 )
 
 // TestParseSize ensures data sets parse with their units and bad ones are refused.
@@ -66,7 +67,8 @@ func TestParseFlags(t *testing.T) {
 	}{
 		{[]string{"--engines", "feox-go,nosuch"}, engine.ErrUnknownEngine},
 		{[]string{"--engines", "feox-go,"}, errBadList},
-		{[]string{"--workloads", "read,nosuch"}, runner.ErrUnknownWorkload},
+		{[]string{"--workloads", "read,nosuch"}, workload.ErrUnknownWorkload},
+		{[]string{"--workloads", "read,churn"}, runner.ErrUnsupportedWorkload},
 		{[]string{"--goroutines", "1,0"}, errBadList},
 		{[]string{"--sizes", "1M"}, errBadSize},
 		{[]string{"extra"}, errBadList},
