@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/feoxdb/feox-go/bench/engine"
-	"github.com/feoxdb/feox-go/bench/hist"
 	"github.com/feoxdb/feox-go/internal/load/gen"
+	"github.com/feoxdb/feox-go/internal/load/latency"
 	"github.com/feoxdb/feox-go/internal/load/workload"
 )
 
@@ -89,7 +89,7 @@ type Result struct {
 // worker is one goroutine's state during a point.
 type worker struct {
 	gen  *workload.Gen
-	h    hist.Hist
+	h    latency.Histogram
 	ops  uint64
 	errs uint64
 	err  error
@@ -194,7 +194,7 @@ func run(job Job, log io.Writer, res *Result) error {
 
 // finish fills the measurements every point shares.
 func (ev *env) finish(p *Point, ws []*worker, elapsed time.Duration) {
-	var h hist.Hist
+	var h latency.Histogram
 	for _, w := range ws {
 		h.Merge(&w.h)
 		p.Ops += w.ops

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/hist"
+	"github.com/feoxdb/feox-go/internal/load/latency"
 	"github.com/feoxdb/feox-go/internal/load/units"
 	"github.com/feoxdb/feox-go/internal/load/workload"
 )
@@ -25,7 +25,7 @@ type collector struct {
 	lastTick []uint64
 	finished []bool
 	// line accumulates the latencies since the last report; lineOps their count.
-	line    [numKinds]hist.Histogram
+	line    [numKinds]latency.Histogram
 	lineOps int64
 	// doneOps is every operation reported so far.
 	doneOps        int64
@@ -106,7 +106,7 @@ func (col *collector) report(now time.Time) {
 			units.Rate(float64(col.lineOps)/dt.Seconds()))
 		for k := range col.line {
 			if h := &col.line[k]; h.Count() > 0 {
-				fmt.Fprintf(&b, "   %s p99 %s", workload.Kind(k), units.Duration(time.Duration(h.Quantile(0.99))))
+				fmt.Fprintf(&b, "   %s p99 %s", workload.Kind(k), units.Duration(h.Quantile(0.99)))
 				h.Reset()
 			}
 		}

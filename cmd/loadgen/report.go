@@ -119,9 +119,9 @@ func fmtSize(v float64) string   { return units.Bytes(int64(v)) }
 // opRow returns the table cells of one kind's measurements over elapsed.
 func opRow(k *kindCounts, elapsed time.Duration) []string {
 	h := &k.lat
-	q := func(p float64) string { return units.Duration(time.Duration(h.Quantile(p))) }
+	q := func(p float64) string { return units.Duration(h.Quantile(p)) }
 	return []string{strconv.FormatInt(h.Count(), 10), fmtInt(perSec(h.Count(), elapsed)),
-		q(0.5), q(0.9), q(0.99), q(0.999), units.Duration(time.Duration(h.Max())),
+		q(0.5), q(0.9), q(0.99), q(0.999), units.Duration(h.Max()),
 		strconv.FormatInt(k.misses, 10), strconv.FormatInt(k.errors, 10)}
 }
 

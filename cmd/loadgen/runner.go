@@ -9,8 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/hist"
 	"github.com/feoxdb/feox-go/internal/load/gen"
+	"github.com/feoxdb/feox-go/internal/load/latency"
 	"github.com/feoxdb/feox-go/internal/load/workload"
 	"github.com/feoxdb/feox-go/pkg/feox"
 )
@@ -21,7 +21,7 @@ const numKinds = int(workload.NumKinds)
 // kindCounts are the measurements of one operation kind.
 type kindCounts struct {
 	// lat holds the latency of every operation, failed ones included, in nanoseconds.
-	lat hist.Histogram
+	lat latency.Histogram
 	// misses counts operations that found no key (ErrNotFound, an empty scan): normal
 	// outcomes, not errors.
 	misses int64
@@ -54,7 +54,7 @@ type interval struct {
 // record adds one operation's outcome.
 func (iv *interval) record(kind workload.Kind, d time.Duration, err error) {
 	k := &iv.kinds[kind]
-	k.lat.Record(int64(d))
+	k.lat.Record(d)
 	switch {
 	case err == nil:
 	case errors.Is(err, feox.ErrNotFound):

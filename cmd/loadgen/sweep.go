@@ -206,9 +206,9 @@ func writeSweepText(w io.Writer, cfg *config, points []*pointResult) error {
 		}
 		row := func(name string, k *kindCounts, tail ...string) {
 			h := &k.lat
-			q := func(p float64) string { return units.Duration(time.Duration(h.Quantile(p))) }
+			q := func(p float64) string { return units.Duration(h.Quantile(p)) }
 			cells := append(append([]string{}, params...), name, fmtInt(perSec(h.Count(), r.elapsed)),
-				q(0.5), q(0.9), q(0.99), q(0.999), units.Duration(time.Duration(h.Max())), strconv.FormatInt(k.errors, 10))
+				q(0.5), q(0.9), q(0.99), q(0.999), units.Duration(h.Max()), strconv.FormatInt(k.errors, 10))
 			t.add(append(cells, tail...)...)
 		}
 		var kinds []workload.Kind
