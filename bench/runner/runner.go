@@ -11,7 +11,9 @@ import (
 
 	"github.com/feoxdb/feox-go/bench/engine"
 	"github.com/feoxdb/feox-go/internal/load/gen"
+	"github.com/feoxdb/feox-go/internal/load/host"
 	"github.com/feoxdb/feox-go/internal/load/latency"
+	"github.com/feoxdb/feox-go/internal/load/proc"
 	"github.com/feoxdb/feox-go/internal/load/workload"
 )
 
@@ -121,11 +123,11 @@ type env struct {
 // ends the job early, with Result.Err set; failed operations of a workload are counted in
 // its point.
 func Run(job Job, log io.Writer) Result {
-	res := Result{Job: job, LoadAvg: [2]string{LoadAvg(), ""}}
+	res := Result{Job: job, LoadAvg: [2]string{host.LoadAvg(), ""}}
 	if err := run(job, log, &res); err != nil {
 		res.Err = err.Error()
 	}
-	res.LoadAvg[1] = LoadAvg()
+	res.LoadAvg[1] = host.LoadAvg()
 	return res
 }
 
@@ -206,7 +208,7 @@ func (ev *env) finish(p *Point, ws []*worker, elapsed time.Duration) {
 	p.Elapsed = elapsed
 	p.OpsPerSec = float64(p.Ops) / elapsed.Seconds()
 	p.P50, p.P99, p.Max = h.Quantile(0.5), h.Quantile(0.99), h.Max()
-	p.PeakRSS = peakRSS()
+	p.PeakRSS = proc.PeakRSS()
 	if d, err := ev.e.DiskUsage(); err == nil {
 		p.DiskBytes = d
 	} else if p.Error == "" {
@@ -239,7 +241,7 @@ func (ev *env) newWorkers(n int, w *workload.Spec) []*worker {
 // PutBatch calls of LoadBatch pairs; a persistent engine is synced at the end, inside the
 // measured time.
 func (ev *env) load() Point {
-	resetPeakRSS()
+	proc.ResetPeakRSS()
 	g := ev.job.Goroutines
 	ws := ev.newWorkers(g, nil)
 	n := ev.job.Keys
@@ -291,7 +293,7 @@ func (ev *env) timed(w *workload.Spec) Point {
 	if ev.job.Warmup > 0 {
 		ev.spin(w, ev.newWorkers(ev.job.Goroutines, w), ev.job.Warmup)
 	}
-	resetPeakRSS()
+	proc.ResetPeakRSS()
 	ws := ev.newWorkers(ev.job.Goroutines, w)
 	elapsed := ev.spin(w, ws, ev.job.Duration)
 	p := Point{Workload: w.Name}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/feoxdb/feox-go/internal/load/gen"
+	"github.com/feoxdb/feox-go/internal/load/proc"
 	"github.com/feoxdb/feox-go/internal/load/units"
 	"github.com/feoxdb/feox-go/internal/load/workload"
 )
@@ -125,7 +126,7 @@ func runPoint(ctx context.Context, cfg *config, e *env) (*pointResult, error) {
 		}
 	}
 	pr.closeDur, err = h.close()
-	_, pr.peakRSS = readCPU()
+	pr.peakRSS = proc.PeakRSS()
 	if err != nil {
 		return pr, err
 	}

@@ -90,11 +90,11 @@ type processFigures struct {
 
 // processOf computes the process figures of a phase.
 func processOf(r *phaseResult, peakRSS int64) processFigures {
-	cpu := r.cpu.user + r.cpu.sys
+	cpu := r.cpu.Total()
 	ops := r.total().lat.Count()
 	return processFigures{
-		CPUUserSeconds: opt(r.cpu.user.Seconds(), cpu > 0),
-		CPUSysSeconds:  opt(r.cpu.sys.Seconds(), cpu > 0),
+		CPUUserSeconds: opt(r.cpu.User.Seconds(), cpu > 0),
+		CPUSysSeconds:  opt(r.cpu.Sys.Seconds(), cpu > 0),
 		Cores:          opt(cpu.Seconds()/r.elapsed.Seconds(), cpu > 0 && r.elapsed > 0),
 		CPUNsPerOp:     opt(float64(cpu)/float64(ops), cpu > 0 && ops > 0),
 		PeakRSSBytes:   opt(float64(peakRSS), peakRSS > 0),

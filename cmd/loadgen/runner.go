@@ -11,6 +11,7 @@ import (
 
 	"github.com/feoxdb/feox-go/internal/load/gen"
 	"github.com/feoxdb/feox-go/internal/load/latency"
+	"github.com/feoxdb/feox-go/internal/load/proc"
 	"github.com/feoxdb/feox-go/internal/load/workload"
 	"github.com/feoxdb/feox-go/pkg/feox"
 )
@@ -120,7 +121,7 @@ type phaseResult struct {
 	// before and after are the store's Stats at the start and the end.
 	before, after feox.Stats
 	// cpu is the process's CPU time during the phase.
-	cpu cpuTimes
+	cpu proc.CPUTime
 }
 
 // total returns every kind but flush merged (flush is not a workload operation).
@@ -149,8 +150,7 @@ func (r *phaseResult) merge(o *phaseResult) {
 		r.kinds[k].merge(&o.kinds[k])
 	}
 	r.elapsed += o.elapsed
-	r.cpu.user += o.cpu.user
-	r.cpu.sys += o.cpu.sys
+	r.cpu = r.cpu.Add(o.cpu)
 	if r.firstErr == nil {
 		r.firstErr = o.firstErr
 	}
@@ -265,7 +265,7 @@ func (rn *runner) runPhase(ctx context.Context, ph *phase) *phaseResult {
 		c.budget.Store(ph.ops)
 	}
 	res := &phaseResult{name: ph.name, before: rn.st.Stats()}
-	cpu0, _ := readCPU()
+	cpu0 := proc.CPU()
 	start := time.Now()
 	col := newCollector(ph, c, res, rn.progress, start)
 	if ph.rate > 0 {
@@ -331,8 +331,7 @@ func (rn *runner) runPhase(ctx context.Context, ph *phase) *phaseResult {
 	}
 	col.finish()
 	res.after = rn.st.Stats()
-	cpu1, _ := readCPU()
-	res.cpu = cpuTimes{user: cpu1.user - cpu0.user, sys: cpu1.sys - cpu0.sys}
+	res.cpu = proc.CPU().Sub(cpu0)
 	return res
 }
 

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/feoxdb/feox-go/internal/load/proc"
 	"github.com/feoxdb/feox-go/internal/load/units"
 	"github.com/feoxdb/feox-go/internal/load/workload"
 )
@@ -124,7 +125,7 @@ func (s *soakSampler) take() soakSample {
 	runtime.ReadMemStats(&ms)
 	at := time.Since(s.start)
 	ops := s.opsDone.Load()
-	sm := soakSample{At: at, Seconds: at.Seconds(), HeapInuse: int64(ms.HeapInuse), RSS: currentRSS(),
+	sm := soakSample{At: at, Seconds: at.Seconds(), HeapInuse: int64(ms.HeapInuse), RSS: proc.RSS(),
 		Goroutines: int64(runtime.NumGoroutine()), FileBytes: s.h.fileSize(), Keys: int64(s.h.st.Len())}
 	if s.taken {
 		sm.OpsPerSec = perSec(ops-s.lastOps, at-s.lastAt)
@@ -260,7 +261,7 @@ func soak(ctx context.Context, cfg *config, e *env) (*soakResult, int) {
 	if res.closeDur, err = h.close(); err != nil && res.err == nil {
 		res.err, code = err, 1
 	}
-	_, res.peakRSS = readCPU()
+	res.peakRSS = proc.PeakRSS()
 	return res, code
 }
 
