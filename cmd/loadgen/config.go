@@ -132,6 +132,7 @@ func logLevels() map[string]zerolog.Level {
 
 // validate reports the first value of c that is out of range, naming its flag. It checks
 // what Open would refuse too, so that a bad option is a usage error found before any work.
+// It is one long switch, a case per rule, so that the rules read as a list.
 func (c *config) validate() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", errInvalidConfig, fmt.Sprintf(format, args...))

@@ -154,7 +154,8 @@ func rateNote(rate int64) string {
 	return ", at most " + units.Rate(float64(rate)) + " ops/s"
 }
 
-// writeText prints the human-readable report of one experiment.
+// writeText prints the human-readable report of one experiment. It is long because it prints
+// the report's sections in the order a reader sees them, one after the other.
 func writeText(w io.Writer, pr *pointResult) error {
 	c := pr.cfg
 	ew := &errWriter{w: w}

@@ -164,7 +164,9 @@ func runSoak(ctx context.Context, cfg *config, e *env) int {
 }
 
 // soak loads the keys, then runs the workload in segments of cfg.soakReopen with a reopen
-// of the store between them, sampling every cfg.soakSample.
+// of the store between them, sampling every cfg.soakSample. It is long because the sampler,
+// the reopens and the segments share the store handle and the key space; split, they would
+// pass all of it around.
 func soak(ctx context.Context, cfg *config, e *env) (*soakResult, int) {
 	h, err := openStore(cfg, e.stderr)
 	if err != nil {

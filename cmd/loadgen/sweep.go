@@ -257,7 +257,8 @@ func writeSweepJSON(w io.Writer, cfg *config, points []*pointResult) error {
 }
 
 // sweepChart builds the chart of a sweep: throughput and p99 latency against the first swept
-// flag, one line per combination of the other swept flags (and, for latency, per kind).
+// flag, one line per combination of the other swept flags (and, for latency, per kind). It
+// is long because it builds the two panels side by side from the same grid walk.
 func sweepChart(cfg *config, points []*pointResult) *chart.Chart {
 	first := cfg.sweeps[0]
 	spec := cfg.spec()

@@ -29,15 +29,7 @@ func RSS() int64 {
 	if err != nil {
 		return 0
 	}
-	fields := bytes.Fields(b)
-	if len(fields) < 2 {
-		return 0
-	}
-	pages, err := strconv.ParseInt(string(fields[1]), 10, 64)
-	if err != nil {
-		return 0
-	}
-	return pages * int64(os.Getpagesize())
+	return field(b, 1) * int64(os.Getpagesize()) // resident pages
 }
 
 // PeakRSS returns the process's peak resident set size, in bytes, since it started or since
@@ -49,23 +41,23 @@ func PeakRSS() int64 {
 	}
 	for line := range bytes.Lines(b) {
 		if rest, ok := bytes.CutPrefix(line, []byte("VmHWM:")); ok {
-			return kib(rest)
+			return field(rest, 0) << 10 // "  1234 kB"
 		}
 	}
 	return 0
 }
 
-// kib returns the bytes of a "  1234 kB" field, 0 when it is not one.
-func kib(field []byte) int64 {
-	f := bytes.Fields(field)
-	if len(f) < 1 {
+// field returns the i-th space-separated field of b as an integer, or 0 when there is none.
+func field(b []byte, i int) int64 {
+	f := bytes.Fields(b)
+	if len(f) <= i {
 		return 0
 	}
-	n, err := strconv.ParseInt(string(f[0]), 10, 64)
+	n, err := strconv.ParseInt(string(f[i]), 10, 64)
 	if err != nil {
 		return 0
 	}
-	return n << 10
+	return n
 }
 
 // ResetPeakRSS makes the peak resident set size the current one (by writing 5 to
