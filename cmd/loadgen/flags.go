@@ -274,7 +274,7 @@ func (c *config) flagSet() *flag.FlagSet {
 	fs.StringVar(&c.workload, "workload", c.workload, "workload: "+workload.Names())
 	fs.Float64Var(&c.readRatio, "read-ratio", c.readRatio, "share of reads of the mixed workload (the rest are updates)")
 	fs.StringVar(&c.dist, "distribution", c.dist, "request distribution, "+gen.DistNames()+" (default: the workload's own)")
-	fs.Float64Var(&c.zipfConst, "zipfian-constant", c.zipfConst, "skew of the zipfian and latest distributions")
+	fs.Float64Var(&c.zipfConst, "zipfian-constant", c.zipfConst, "skew of the zipfian, unscrambled-zipfian and latest distributions")
 	fs.IntVar(&c.scanLength, "scan-length", c.scanLength, "length of the scan workload's scans; the longest scan of the others, whose lengths are uniform in [1, scan-length]")
 	fs.Var(countFlag{&c.keys}, "keys", "keys loaded before the workload runs (K, M allowed)")
 	fs.IntVar(&c.keySize, "key-size", c.keySize, "key length in bytes")
