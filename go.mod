@@ -3,6 +3,7 @@ module github.com/feoxdb/feox-go
 go 1.26.8
 
 require (
+	github.com/HdrHistogram/hdrhistogram-go v1.4.0
 	github.com/evanphx/json-patch/v5 v5.9.11
 	github.com/google/btree v1.1.3
 	github.com/panjf2000/ants/v2 v2.12.1

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/feoxdb/feox-go/bench/gen"
+	"github.com/feoxdb/feox-go/internal/load/gen"
 )
 
 // mode is one way of opening an engine in the conformance tests.
@@ -19,6 +19,15 @@ type mode struct {
 }
 
 var modes = [...]mode{{"memory", true}, {"persistent", false}}
+
+// keySize is the length of the tests' keys, as the runner's.
+const keySize = 16
+
+// keyOf returns the key of index i.
+func keyOf(i uint64) []byte { return gen.NewKeys(keySize).Key(i) }
+
+// putKey writes the key of index i into buf and returns it.
+func putKey(buf []byte, i uint64) []byte { return gen.NewKeys(keySize).Put(buf, i) }
 
 // model is the expected content of an engine: key -> value.
 type model map[string][]byte
@@ -79,27 +88,27 @@ func fill(t *testing.T, e Engine, vals *gen.Values) model {
 	m := model{}
 	var keys, values [][]byte
 	for i := range uint64(500) {
-		keys = append(keys, gen.Key(i))
+		keys = append(keys, keyOf(i))
 		values = append(values, vals.Value(i, 0))
-		m[string(gen.Key(i))] = vals.Value(i, 0)
+		m[string(keyOf(i))] = vals.Value(i, 0)
 	}
 	if err := e.PutBatch(keys, values); err != nil {
 		t.Fatalf("PutBatch: %v", err)
 	}
 	// Put through one reused buffer: the engine must not retain it.
-	buf := make([]byte, gen.KeySize)
+	buf := make([]byte, keySize)
 	for i := range uint64(600) {
 		v := vals.Value(i, 1)
-		if err := e.Put(gen.PutKey(buf, i), v); err != nil {
+		if err := e.Put(putKey(buf, i), v); err != nil {
 			t.Fatalf("Put: %v", err)
 		}
-		m[string(gen.Key(i))] = v
+		m[string(keyOf(i))] = v
 	}
 	v := vals.Value(700, 2)
-	if err := e.PutSync(gen.PutKey(buf, 700), v); err != nil {
+	if err := e.PutSync(putKey(buf, 700), v); err != nil {
 		t.Fatalf("PutSync: %v", err)
 	}
-	m[string(gen.Key(700))] = v
+	m[string(keyOf(700))] = v
 	clear(buf)
 	return m
 }
@@ -107,7 +116,7 @@ func fill(t *testing.T, e Engine, vals *gen.Values) model {
 // TestConformance runs every adapter, in each mode it supports, through put, get, scan, sync
 // and (when it persists) close and reopen, against a model.
 func TestConformance(t *testing.T) {
-	vals := gen.NewValues(100, 1)
+	vals := gen.NewValues(100, 100, 1<<16, 1)
 	for _, spec := range All() {
 		for _, md := range modes {
 			t.Run(fmt.Sprintf("engine=%s/mode=%s", spec.Name, md.name), func(t *testing.T) {
@@ -122,22 +131,22 @@ func TestConformance(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Open: %v", err)
 				}
-				if _, err := e.Get(gen.Key(1)); !errors.Is(err, ErrNotFound) {
+				if _, err := e.Get(keyOf(1)); !errors.Is(err, ErrNotFound) {
 					t.Fatalf("Get on an empty engine = %v, want ErrNotFound", err)
 				}
 				m := fill(t, e, vals)
 				checkContent(t, e, m)
 
 				// A returned value belongs to the caller.
-				got, err := e.Get(gen.Key(3))
+				got, err := e.Get(keyOf(3))
 				if err != nil {
 					t.Fatal(err)
 				}
 				clear(got)
-				if again, _ := e.Get(gen.Key(3)); !bytes.Equal(again, m[string(gen.Key(3))]) {
+				if again, _ := e.Get(keyOf(3)); !bytes.Equal(again, m[string(keyOf(3))]) {
 					t.Fatal("changing a returned value changed the stored one")
 				}
-				if _, err := e.Get(gen.Key(10_000)); !errors.Is(err, ErrNotFound) {
+				if _, err := e.Get(keyOf(10_000)); !errors.Is(err, ErrNotFound) {
 					t.Fatalf("Get of an absent key = %v, want ErrNotFound", err)
 				}
 				if err := e.Sync(); err != nil {
@@ -180,7 +189,7 @@ func TestConformance(t *testing.T) {
 // TestConcurrentUse runs two writers and a reader on every adapter at once, as the runner
 // does with two goroutines, and checks the final content.
 func TestConcurrentUse(t *testing.T) {
-	vals := gen.NewValues(64, 2)
+	vals := gen.NewValues(64, 64, 1<<16, 2)
 	for _, spec := range All() {
 		md := modes[0]
 		if !spec.Memory {
@@ -197,9 +206,9 @@ func TestConcurrentUse(t *testing.T) {
 			errs := make(chan error, 3)
 			for w := range uint64(2) {
 				wg.Go(func() {
-					buf := make([]byte, gen.KeySize)
+					buf := make([]byte, keySize)
 					for i := w * perWriter; i < (w+1)*perWriter; i++ {
-						if err := e.Put(gen.PutKey(buf, i), vals.Value(i, 0)); err != nil {
+						if err := e.Put(putKey(buf, i), vals.Value(i, 0)); err != nil {
 							errs <- err
 							return
 						}
@@ -208,11 +217,11 @@ func TestConcurrentUse(t *testing.T) {
 			}
 			wg.Go(func() {
 				for i := range uint64(2 * perWriter) {
-					if _, err := e.Get(gen.Key(i)); err != nil && !errors.Is(err, ErrNotFound) {
+					if _, err := e.Get(keyOf(i)); err != nil && !errors.Is(err, ErrNotFound) {
 						errs <- err
 						return
 					}
-					if _, err := e.Scan(gen.Key(i), 5, func([]byte, []byte) {}); err != nil {
+					if _, err := e.Scan(keyOf(i), 5, func([]byte, []byte) {}); err != nil {
 						errs <- err
 						return
 					}
@@ -225,7 +234,7 @@ func TestConcurrentUse(t *testing.T) {
 			}
 			m := model{}
 			for i := range uint64(2 * perWriter) {
-				m[string(gen.Key(i))] = vals.Value(i, 0)
+				m[string(keyOf(i))] = vals.Value(i, 0)
 			}
 			checkContent(t, e, m)
 		})

@@ -74,11 +74,11 @@ func TestWrite_Report(t *testing.T) {
 	}
 	doc := string(b)
 	for _, want := range []string{
-		"| read | 20x (badger) |",                 // memory: 2M against 100K
+		"| read | 20.0x (badger) |",               // memory: 2M against 100K
 		"| update | **LOSS 0.83x** (badger) |",    // memory: 500K against 600K
-		"| scan | **LOSS 0.1x** (bbolt) |",        // persistent: 10K against 100K
+		"| scan | **LOSS 0.10x** (bbolt) |",       // persistent: 10K against 100K
 		"| durable-1 | **LOSS 0.25x** (badger) |", // persistent: 100 against 400
-		"| read | **2M** | 100K |",                // memory throughput table, best in bold
+		"| read | **2.00M** | 100K |",             // memory throughput table, best in bold
 		"feox-go at least 10x the best peer on random reads and updates in memory: **not met** (reached on 1 of 2 points)",
 		"feox-go's scans within 2x of the best peer (at least 0.5x its throughput): **not met** (reached on 0 of 2 points)",
 		"My diagnosis.",

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/feoxdb/feox-go/internal/load/units"
 )
 
 // chartFile is one chart written next to the report.
@@ -149,7 +151,7 @@ func barChart(title, axis string, groups []group) string {
 		gx := x(math.Pow(10, dec))
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="%s"/>`, gx, plotTop, gx, bottom, gridColor)
 		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="%d" text-anchor="middle" fill="%s">%s</text>`+"\n",
-			gx, bottom+14, textSize, axisColor, rate(math.Pow(10, dec)))
+			gx, bottom+14, textSize, axisColor, units.Rate(math.Pow(10, dec)))
 	}
 	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s"/>`+"\n", labelWidth, plotTop, labelWidth, bottom, axisColor)
 	fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="%d" text-anchor="middle" fill="%s">%s</text>`+"\n",
@@ -168,9 +170,9 @@ func barChart(title, axis string, groups []group) string {
 			}
 			w := math.Max(x(bb.value)-labelWidth, 1)
 			fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%.1f" height="%d" fill="%s"><title>%s %s: %s ops/s</title></rect>`,
-				labelWidth, by, w, barHeight, color(bb.engine), xmlEscape(bb.engine), xmlEscape(g.label), rate(bb.value))
+				labelWidth, by, w, barHeight, color(bb.engine), xmlEscape(bb.engine), xmlEscape(g.label), units.Rate(bb.value))
 			fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="%d" dominant-baseline="middle">%s</text>`+"\n",
-				labelWidth+w+3, by+barHeight/2, valueSize, rate(bb.value))
+				labelWidth+w+3, by+barHeight/2, valueSize, units.Rate(bb.value))
 		}
 		y += groupHeight + groupGap
 	}

@@ -4,19 +4,24 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/feoxdb/feox-go/bench/engine"
-	"github.com/feoxdb/feox-go/bench/gen"
-	"github.com/feoxdb/feox-go/bench/hist"
+	"github.com/feoxdb/feox-go/internal/load/gen"
+	"github.com/feoxdb/feox-go/internal/load/host"
+	"github.com/feoxdb/feox-go/internal/load/latency"
+	"github.com/feoxdb/feox-go/internal/load/proc"
+	"github.com/feoxdb/feox-go/internal/load/workload"
 )
 
 // ErrBadJob is returned by Run for a job whose fields make no sense.
 var ErrBadJob = errors.New("bad job")
+
+// KeySize is the length of every key the comparison writes.
+const KeySize = 16
 
 // LoadBatch is the number of pairs per PutBatch call of the load.
 const LoadBatch = 1000
@@ -85,14 +90,16 @@ type Result struct {
 
 // worker is one goroutine's state during a point.
 type worker struct {
-	r    *rand.Rand
-	h    hist.Hist
+	gen  *workload.Gen
+	h    latency.Histogram
 	ops  uint64
 	errs uint64
 	err  error
 	key  []byte
-	ver  uint64
-	sink int
+	// ver numbers the worker's writes (the version of the values it writes), writes counts
+	// them for the syncs of durable workloads.
+	ver, writes uint64
+	sink        int
 }
 
 // fail counts a failed operation, keeping the first error.
@@ -107,9 +114,8 @@ func (w *worker) fail(err error) {
 type env struct {
 	job  Job
 	e    engine.Engine
+	keys gen.Keys
 	vals *gen.Values
-	zipf *gen.Zipf
-	ycsb *gen.Scrambled
 	log  io.Writer
 }
 
@@ -117,11 +123,11 @@ type env struct {
 // ends the job early, with Result.Err set; failed operations of a workload are counted in
 // its point.
 func Run(job Job, log io.Writer) Result {
-	res := Result{Job: job, LoadAvg: [2]string{LoadAvg(), ""}}
+	res := Result{Job: job, LoadAvg: [2]string{host.LoadAvg(), ""}}
 	if err := run(job, log, &res); err != nil {
 		res.Err = err.Error()
 	}
-	res.LoadAvg[1] = LoadAvg()
+	res.LoadAvg[1] = host.LoadAvg()
 	return res
 }
 
@@ -133,7 +139,7 @@ func run(job Job, log io.Writer, res *Result) error {
 	if err != nil {
 		return err
 	}
-	var wls []Workload
+	var wls []workload.Spec
 	for _, name := range job.Workloads {
 		w, err := Lookup(name)
 		if err != nil {
@@ -162,17 +168,16 @@ func run(job Job, log io.Writer, res *Result) error {
 			_ = e.Close()
 		}
 	}()
-	ev := &env{job: job, e: e, vals: gen.NewValues(job.ValueSize, job.Seed), log: log}
-	ev.zipf = gen.NewZipf(job.Keys, 0.99)
-	ev.ycsb = gen.NewScrambled(job.Keys, 0.99)
+	ev := &env{job: job, e: e, keys: gen.NewKeys(KeySize), log: log,
+		vals: gen.NewValues(job.ValueSize, job.ValueSize, gen.IncompressiblePool, job.Seed)}
 
 	p := ev.load()
 	res.Points = append(res.Points, p)
 	if p.Errors > 0 {
 		return fmt.Errorf("load failed: %s", p.Error)
 	}
-	for _, w := range wls {
-		res.Points = append(res.Points, ev.timed(w))
+	for i := range wls {
+		res.Points = append(res.Points, ev.timed(&wls[i]))
 	}
 
 	start = time.Now()
@@ -191,7 +196,7 @@ func run(job Job, log io.Writer, res *Result) error {
 
 // finish fills the measurements every point shares.
 func (ev *env) finish(p *Point, ws []*worker, elapsed time.Duration) {
-	var h hist.Hist
+	var h latency.Histogram
 	for _, w := range ws {
 		h.Merge(&w.h)
 		p.Ops += w.ops
@@ -203,7 +208,7 @@ func (ev *env) finish(p *Point, ws []*worker, elapsed time.Duration) {
 	p.Elapsed = elapsed
 	p.OpsPerSec = float64(p.Ops) / elapsed.Seconds()
 	p.P50, p.P99, p.Max = h.Quantile(0.5), h.Quantile(0.99), h.Max()
-	p.PeakRSS = peakRSS()
+	p.PeakRSS = proc.PeakRSS()
 	if d, err := ev.e.DiskUsage(); err == nil {
 		p.DiskBytes = d
 	} else if p.Error == "" {
@@ -213,13 +218,20 @@ func (ev *env) finish(p *Point, ws []*worker, elapsed time.Duration) {
 		p.Workload, p.OpsPerSec, p.P99, p.PeakRSS>>20, p.DiskBytes>>20, p.Errors)
 }
 
-func (ev *env) newWorkers(n int) []*worker {
+// newWorkers returns n workers that draw the operations of w, or none for the load (nil).
+func (ev *env) newWorkers(n int, w *workload.Spec) []*worker {
+	var keys *workload.Shared
+	if w != nil {
+		keys = workload.NewShared(ev.job.Keys, ev.job.Keys, n) // the key set stays as loaded
+	}
 	ws := make([]*worker, n)
 	for i := range ws {
 		ws[i] = &worker{
-			r:   rand.New(rand.NewPCG(ev.job.Seed, uint64(i)+1)),
-			key: make([]byte, gen.KeySize),
+			key: make([]byte, KeySize),
 			ver: uint64(i+1) << 48, // distinct versions per goroutine
+		}
+		if w != nil {
+			ws[i].gen = keys.NewGen(w, i, ev.job.Seed, gen.ZipfianConstant)
 		}
 	}
 	return ws
@@ -229,23 +241,23 @@ func (ev *env) newWorkers(n int) []*worker {
 // PutBatch calls of LoadBatch pairs; a persistent engine is synced at the end, inside the
 // measured time.
 func (ev *env) load() Point {
-	resetPeakRSS()
+	proc.ResetPeakRSS()
 	g := ev.job.Goroutines
-	ws := ev.newWorkers(g)
+	ws := ev.newWorkers(g, nil)
 	n := ev.job.Keys
 	start := time.Now()
 	var wg sync.WaitGroup
 	for i, w := range ws {
 		lo, hi := n*uint64(i)/uint64(g), n*uint64(i+1)/uint64(g)
 		wg.Go(func() {
-			keyBuf := make([]byte, LoadBatch*gen.KeySize)
+			keyBuf := make([]byte, LoadBatch*KeySize)
 			keys := make([][]byte, 0, LoadBatch)
 			vals := make([][]byte, 0, LoadBatch)
 			for b := lo; b < hi; b += LoadBatch {
 				keys, vals = keys[:0], vals[:0]
 				for j := b; j < min(b+LoadBatch, hi); j++ {
-					k := int(j-b) * gen.KeySize
-					keys = append(keys, gen.PutKey(keyBuf[k:k+gen.KeySize], j))
+					k := int(j-b) * KeySize
+					keys = append(keys, ev.keys.Put(keyBuf[k:k+KeySize], j))
 					vals = append(vals, ev.vals.Value(j, 0))
 				}
 				t0 := time.Now()
@@ -272,17 +284,17 @@ func (ev *env) load() Point {
 // timed runs w on every goroutine for the job's duration. A persistent engine is synced
 // first, outside the measured time, so that writes still buffered from the previous point
 // are not charged to this one.
-func (ev *env) timed(w Workload) Point {
+func (ev *env) timed(w *workload.Spec) Point {
 	if !ev.job.Memory {
 		if err := ev.e.Sync(); err != nil {
 			return Point{Workload: w.Name, Errors: 1, Error: "sync before the point: " + err.Error()}
 		}
 	}
 	if ev.job.Warmup > 0 {
-		ev.spin(w, ev.newWorkers(ev.job.Goroutines), ev.job.Warmup)
+		ev.spin(w, ev.newWorkers(ev.job.Goroutines, w), ev.job.Warmup)
 	}
-	resetPeakRSS()
-	ws := ev.newWorkers(ev.job.Goroutines)
+	proc.ResetPeakRSS()
+	ws := ev.newWorkers(ev.job.Goroutines, w)
 	elapsed := ev.spin(w, ws, ev.job.Duration)
 	p := Point{Workload: w.Name}
 	ev.finish(&p, ws, elapsed)
@@ -290,7 +302,7 @@ func (ev *env) timed(w Workload) Point {
 }
 
 // spin runs w on one goroutine per worker for d and returns how long they ran.
-func (ev *env) spin(w Workload, ws []*worker, d time.Duration) time.Duration {
+func (ev *env) spin(w *workload.Spec, ws []*worker, d time.Duration) time.Duration {
 	var stop atomic.Bool
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -303,66 +315,61 @@ func (ev *env) spin(w Workload, ws []*worker, d time.Duration) time.Duration {
 	return time.Since(start)
 }
 
-// pick returns the index of an existing key under d.
-func (ev *env) pick(d Dist, r *rand.Rand) uint64 {
-	switch d {
-	case Zipfian:
-		return ev.zipf.Next(r)
-	case YCSBZipfian:
-		return ev.ycsb.Next(r)
-	}
-	return r.Uint64N(ev.job.Keys)
-}
-
 // loop runs operations of w, checkEvery at a time, until stop is set (at least once).
-func (ev *env) loop(w Workload, wk *worker, stop *atomic.Bool) {
+func (ev *env) loop(w *workload.Spec, wk *worker, stop *atomic.Bool) {
 	consume := func(k, v []byte) { wk.sink += len(k) + len(v) }
 	for first := true; first || !stop.Load(); first = false {
 		for range checkEvery {
 			// Durable workloads time every op: their syncs fall on fixed op counts.
-			timed := w.Durable > 0 || wk.ops%sampleEvery == 0
+			timed := w.SyncEvery > 0 || wk.ops%sampleEvery == 0
 			var t0 time.Time
 			if timed {
 				t0 = time.Now()
 			}
-			var err error
-			i := ev.pick(w.Dist, wk.r)
-			key := gen.PutKey(wk.key, i)
-			switch op := wk.r.IntN(100); {
-			case w.Durable > 0:
-				wk.ver++
-				if (wk.ops+1)%uint64(w.Durable) == 0 {
-					err = ev.e.PutSync(key, ev.vals.Value(i, wk.ver))
-				} else {
-					err = ev.e.Put(key, ev.vals.Value(i, wk.ver))
-				}
-			case op < w.Read:
-				var v []byte
-				v, err = ev.e.Get(key)
-				wk.sink += len(v)
-			case op < w.Read+w.Update:
-				wk.ver++
-				err = ev.e.Put(key, ev.vals.Value(i, wk.ver))
-			case op < w.Read+w.Update+w.ReadModifyWrite:
-				var v []byte
-				if v, err = ev.e.Get(key); err == nil {
-					wk.ver++
-					wk.sink += len(v)
-					err = ev.e.Put(key, ev.vals.Value(i, wk.ver))
-				}
-			default:
-				var n int
-				if n, err = ev.e.Scan(key, ScanLength, consume); err == nil && n == 0 {
-					err = fmt.Errorf("scan from key %d visited nothing", i)
-				}
+			op, _ := wk.gen.Next() // the key set never runs out: nothing is inserted or deleted
+			if err := ev.execute(w, wk, op, consume); err != nil {
+				wk.fail(err)
 			}
 			if timed {
 				wk.h.Record(time.Since(t0))
 			}
-			if err != nil {
-				wk.fail(err)
-			}
 			wk.ops++
 		}
 	}
+}
+
+// execute performs op for wk; a write of a durable workload is synced on every w.SyncEvery-th
+// write of the worker.
+func (ev *env) execute(w *workload.Spec, wk *worker, op workload.Op, consume func(k, v []byte)) error {
+	key := ev.keys.Put(wk.key, op.Index)
+	put := func() error {
+		wk.ver++
+		wk.writes++
+		if w.SyncEvery > 0 && wk.writes%uint64(w.SyncEvery) == 0 {
+			return ev.e.PutSync(key, ev.vals.Value(op.Index, wk.ver))
+		}
+		return ev.e.Put(key, ev.vals.Value(op.Index, wk.ver))
+	}
+	switch op.Kind {
+	case workload.Read:
+		v, err := ev.e.Get(key)
+		wk.sink += len(v)
+		return err
+	case workload.Update:
+		return put()
+	case workload.RMW:
+		v, err := ev.e.Get(key)
+		if err != nil {
+			return err
+		}
+		wk.sink += len(v)
+		return put()
+	case workload.Scan:
+		n, err := ev.e.Scan(key, op.ScanLen, consume)
+		if err == nil && n == 0 {
+			err = fmt.Errorf("scan from key %d visited nothing", op.Index)
+		}
+		return err
+	}
+	return fmt.Errorf("%w: operation %s", ErrUnsupportedWorkload, op.Kind)
 }

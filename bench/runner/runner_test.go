@@ -9,16 +9,8 @@ import (
 	"time"
 
 	"github.com/feoxdb/feox-go/bench/engine"
+	"github.com/feoxdb/feox-go/internal/load/workload"
 )
-
-// allNames returns the name of every workload.
-func allNames() []string {
-	var names []string
-	for _, w := range Workloads() {
-		names = append(names, w.Name)
-	}
-	return names
-}
 
 // TestRun_EveryWorkload runs a tiny job of every workload on one memory-only and one
 // persistent engine and checks each point ran without error, the load wrote every key, and
@@ -28,7 +20,7 @@ func TestRun_EveryWorkload(t *testing.T) {
 		t.Helper()
 		job := Job{
 			Engine: eng, Memory: memory, Keys: 3000, ValueSize: 100, Goroutines: goroutines,
-			Workloads: allNames(), Duration: 20 * time.Millisecond, Warmup: warmup, Dir: t.TempDir(), Seed: 1,
+			Workloads: Workloads(), Duration: 20 * time.Millisecond, Warmup: warmup, Dir: t.TempDir(), Seed: 1,
 		}
 		res := Run(job, io.Discard)
 		if res.Err != "" {
@@ -48,9 +40,9 @@ func TestRun_EveryWorkload(t *testing.T) {
 			}
 		}
 		want := []string{Load}
-		for _, w := range Workloads() {
-			if !(memory && w.PersistentOnly) {
-				want = append(want, w.Name)
+		for _, name := range Workloads() {
+			if w, _ := Lookup(name); !(memory && w.PersistentOnly) {
+				want = append(want, name)
 			}
 		}
 		if !slices.Equal(got, want) {
@@ -80,7 +72,8 @@ func TestRun_BadJobs(t *testing.T) {
 		want   error
 	}{
 		{"engine", func(j *Job) { j.Engine = "nosuch" }, engine.ErrUnknownEngine},
-		{"workload", func(j *Job) { j.Workloads = []string{"nosuch"} }, ErrUnknownWorkload},
+		{"workload", func(j *Job) { j.Workloads = []string{"nosuch"} }, workload.ErrUnknownWorkload},
+		{"inserts", func(j *Job) { j.Workloads = []string{"ycsb-d"} }, ErrUnsupportedWorkload},
 		{"keys", func(j *Job) { j.Keys = 0 }, ErrBadJob},
 		{"goroutines", func(j *Job) { j.Goroutines = 0 }, ErrBadJob},
 		{"warmup", func(j *Job) { j.Warmup = -time.Second }, ErrBadJob},
@@ -102,19 +95,25 @@ func TestRun_BadJobs(t *testing.T) {
 	}
 }
 
-// TestLookup ensures every workload is found by name, has a summary, and its percentages add
-// up to 100.
+// TestLookup ensures every workload of a full run is found in the catalogue, and that the
+// comparison refuses a name the catalogue does not have and the workloads that add or remove
+// keys, which it cannot run on its fixed key set.
 func TestLookup(t *testing.T) {
-	for _, w := range Workloads() {
-		got, err := Lookup(w.Name)
-		if err != nil || got.Name != w.Name || w.Summary == "" {
-			t.Fatalf("Lookup(%q) = %+v, %v", w.Name, got, err)
-		}
-		if sum := w.Read + w.Update + w.ReadModifyWrite + w.Scan; sum != 100 {
-			t.Fatalf("%s: percentages add up to %d", w.Name, sum)
+	for _, name := range Workloads() {
+		got, err := Lookup(name)
+		if err != nil || got.Name != name || got.Summary() == "" {
+			t.Fatalf("Lookup(%q) = %+v, %v", name, got, err)
 		}
 	}
-	if _, err := Lookup("nosuch"); !errors.Is(err, ErrUnknownWorkload) {
-		t.Fatalf("Lookup of an unknown name = %v", err)
+	f := func(name string, want error) {
+		t.Helper()
+		if _, err := Lookup(name); !errors.Is(err, want) {
+			t.Errorf("Lookup(%q) = %v, want %v", name, err, want)
+		}
 	}
+	f("nosuch", workload.ErrUnknownWorkload)
+	f("load", ErrUnsupportedWorkload)
+	f("insert", ErrUnsupportedWorkload)
+	f("churn", ErrUnsupportedWorkload)
+	f("ycsb-e", ErrUnsupportedWorkload)
 }

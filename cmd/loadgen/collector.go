@@ -6,8 +6,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/hist"
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/workload"
+	"github.com/feoxdb/feox-go/internal/load/latency"
+	"github.com/feoxdb/feox-go/internal/load/units"
+	"github.com/feoxdb/feox-go/internal/load/workload"
 )
 
 // collector merges the intervals the workers hand over into the phase's result, and shows
@@ -24,7 +25,7 @@ type collector struct {
 	lastTick []uint64
 	finished []bool
 	// line accumulates the latencies since the last report; lineOps their count.
-	line    [numKinds]hist.Histogram
+	line    [numKinds]latency.Histogram
 	lineOps int64
 	// doneOps is every operation reported so far.
 	doneOps        int64
@@ -102,10 +103,10 @@ func (col *collector) report(now time.Time) {
 	case liveLines:
 		var b strings.Builder
 		fmt.Fprintf(&b, "%-7s %5s %10s ops/s", col.ph.name, now.Sub(col.start).Round(time.Second),
-			fmtRate(float64(col.lineOps)/dt.Seconds()))
+			units.Rate(float64(col.lineOps)/dt.Seconds()))
 		for k := range col.line {
 			if h := &col.line[k]; h.Count() > 0 {
-				fmt.Fprintf(&b, "   %s p99 %s", workload.Kind(k), fmtDuration(time.Duration(h.Quantile(0.99))))
+				fmt.Fprintf(&b, "   %s p99 %s", workload.Kind(k), units.Duration(h.Quantile(0.99)))
 				h.Reset()
 			}
 		}
@@ -135,5 +136,5 @@ func progressBar(name string, done, total int64, elapsed time.Duration) string {
 		rate = float64(done) / elapsed.Seconds()
 	}
 	return fmt.Sprintf("%-7s [%s%s] %3.0f%%  %d/%d  %s/s", name, strings.Repeat("#", fill),
-		strings.Repeat(".", width-fill), frac*100, done, total, fmtRate(rate))
+		strings.Repeat(".", width-fill), frac*100, done, total, units.Rate(rate))
 }

@@ -8,10 +8,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/gen"
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/workload"
-	"github.com/feoxdb/feox-go/pkg/feox"
 	"github.com/rs/zerolog"
+
+	"github.com/feoxdb/feox-go/internal/load/gen"
+	"github.com/feoxdb/feox-go/internal/load/units"
+	"github.com/feoxdb/feox-go/internal/load/workload"
+	"github.com/feoxdb/feox-go/pkg/feox"
 )
 
 // errInvalidConfig is wrapped by every error about a flag's value; the command exits with
@@ -93,7 +95,6 @@ const (
 	defaultValueSize  = 100
 	defaultDuration   = 8 * time.Second
 	defaultWarmup     = time.Second
-	defaultReadRatio  = 0.5
 	defaultChart      = "loadgen-sweep.html"
 	defaultSoakReopen = time.Minute
 	defaultSoakSample = 10 * time.Second
@@ -106,7 +107,7 @@ func defaultConfig() config {
 	return config{
 		logLevel:   "off",
 		workload:   defaultWorkload,
-		readRatio:  defaultReadRatio,
+		readRatio:  workload.DefaultReadRatio,
 		zipfConst:  gen.ZipfianConstant,
 		scanLength: workload.DefaultMaxScan,
 		keys:       defaultKeys,
@@ -131,6 +132,7 @@ func logLevels() map[string]zerolog.Level {
 
 // validate reports the first value of c that is out of range, naming its flag. It checks
 // what Open would refuse too, so that a bad option is a usage error found before any work.
+// It is one long switch, a case per rule, so that the rules read as a list.
 func (c *config) validate() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", errInvalidConfig, fmt.Sprintf(format, args...))
@@ -243,7 +245,7 @@ func (c *config) describeStore() string {
 		return v
 	}
 	if c.mem {
-		return fmt.Sprintf("max memory %s; no write pipeline (memory-only)", fmtBytes(def(o.MaxMemory, feox.DefaultMaxMemory)))
+		return fmt.Sprintf("max memory %s; no write pipeline (memory-only)", units.Bytes(def(o.MaxMemory, feox.DefaultMaxMemory)))
 	}
 	shards := "auto"
 	if p.Shards > 0 {
@@ -252,7 +254,7 @@ func (c *config) describeStore() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "shards %s, ring %d, batch %d entries / %s, flush interval %v, coalesce %s, io %s, queue depth %d",
 		shards, def(int64(p.RingSize), feox.DefaultRingSize), def(int64(p.BatchEntries), feox.DefaultBatchEntries),
-		fmtBytes(def(int64(p.BatchBytes), feox.DefaultBatchBytes)),
+		units.Bytes(def(int64(p.BatchBytes), feox.DefaultBatchBytes)),
 		time.Duration(def(int64(p.FlushInterval), int64(feox.DefaultFlushInterval))),
 		onOff(!p.DisableCoalesce), p.IO, def(int64(p.QueueDepth), feox.DefaultQueueDepth))
 	if p.SQPoll {
@@ -261,8 +263,8 @@ func (c *config) describeStore() string {
 	if p.DirectIO {
 		b.WriteString(", direct I/O")
 	}
-	fmt.Fprintf(&b, "; max memory %s, cache %s, file size %s", fmtBytes(def(o.MaxMemory, feox.DefaultMaxMemory)),
-		onOff(!o.DisableCache), fmtBytes(def(o.FileSize, feox.DefaultFileSize)))
+	fmt.Fprintf(&b, "; max memory %s, cache %s, file size %s", units.Bytes(def(o.MaxMemory, feox.DefaultMaxMemory)),
+		onOff(!o.DisableCache), units.Bytes(def(o.FileSize, feox.DefaultFileSize)))
 	return b.String()
 }
 

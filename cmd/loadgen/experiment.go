@@ -9,8 +9,10 @@ import (
 	"runtime/pprof"
 	"time"
 
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/gen"
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/workload"
+	"github.com/feoxdb/feox-go/internal/load/gen"
+	"github.com/feoxdb/feox-go/internal/load/proc"
+	"github.com/feoxdb/feox-go/internal/load/units"
+	"github.com/feoxdb/feox-go/internal/load/workload"
 )
 
 // errLoadFailed means the load phase had errors; the measured phase does not run.
@@ -78,7 +80,7 @@ func runPoint(ctx context.Context, cfg *config, e *env) (*pointResult, error) {
 	}
 	defer h.cleanup()
 	pr := &pointResult{cfg: cfg, spec: cfg.spec(), where: h.describe()}
-	rn := &runner{cfg: cfg, st: h.st, keys: gen.NewKeys(cfg.keySize), progress: e.progress}
+	rn := newRunner(cfg, h.st, e.progress)
 
 	loadSpec, _ := workload.Lookup("load", 0)
 	// With the load workload the load is the measured phase, and the one profiled.
@@ -99,7 +101,7 @@ func runPoint(ctx context.Context, cfg *config, e *env) (*pointResult, error) {
 	}
 	flush := time.Since(flushStart)
 	e.note("load    %d keys in %s (%s keys/s), then Flush in %s", ld.total().lat.Count(),
-		fmtDuration(ld.elapsed), fmtRate(perSec(ld.total().lat.Count(), ld.elapsed)), fmtDuration(flush))
+		units.Duration(ld.elapsed), units.Rate(perSec(ld.total().lat.Count(), ld.elapsed)), units.Duration(flush))
 	if pr.spec.Name == "load" {
 		pr.run, pr.loadFlush = ld, flush
 	} else {
@@ -124,7 +126,7 @@ func runPoint(ctx context.Context, cfg *config, e *env) (*pointResult, error) {
 		}
 	}
 	pr.closeDur, err = h.close()
-	_, pr.peakRSS = readCPU()
+	pr.peakRSS = proc.PeakRSS()
 	if err != nil {
 		return pr, err
 	}

@@ -9,36 +9,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/gen"
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/workload"
+	"github.com/feoxdb/feox-go/internal/load/gen"
+	"github.com/feoxdb/feox-go/internal/load/units"
+	"github.com/feoxdb/feox-go/internal/load/workload"
 	"github.com/feoxdb/feox-go/pkg/feox"
 )
-
-// errBadNumber is the cause of every unparsable size or count.
-var errBadNumber = errors.New("not a number")
-
-// parseScaled parses a non-negative integer with an optional suffix: k, m, g or t (any case)
-// multiply by unit, unit^2, unit^3 or unit^4; a trailing "b", or "ib" after the letter, is
-// allowed. Underscores may separate digits.
-func parseScaled(s string, unit int64) (int64, error) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	t = strings.TrimSuffix(t, "b")
-	t = strings.TrimSuffix(t, "i")
-	mult := int64(1)
-	if n := len(t); n > 0 {
-		if i := strings.IndexByte("kmgt", t[n-1]); i >= 0 {
-			t = t[:n-1]
-			for range i + 1 {
-				mult *= unit
-			}
-		}
-	}
-	v, err := strconv.ParseInt(t, 0, 64)
-	if err != nil || v < 0 || (v > 0 && mult > (1<<63-1)/v) {
-		return 0, fmt.Errorf("%w: %q", errBadNumber, s)
-	}
-	return v * mult, nil
-}
 
 // sizeFlag is a byte size flag: "4096", "64K", "16M", "1GiB" (powers of 1024).
 type sizeFlag struct{ p *int64 }
@@ -51,7 +26,7 @@ func (f sizeFlag) String() string {
 }
 
 func (f sizeFlag) Set(s string) error {
-	v, err := parseScaled(s, 1024)
+	v, err := units.ParseSize(s)
 	if err != nil {
 		return fmt.Errorf("want a size in bytes such as 4096, 64K, 16MiB or 1G: %w", err)
 	}
@@ -96,7 +71,7 @@ func (f countFlag) String() string {
 }
 
 func (f countFlag) Set(s string) error {
-	v, err := parseScaled(s, 1000)
+	v, err := units.ParseCount(s)
 	if err != nil {
 		return fmt.Errorf("want a count such as 200000, 200_000, 200K or 1M: %w", err)
 	}
@@ -115,7 +90,7 @@ func (f rateFlag) String() string { return countFlag(f).String() }
 
 func (f rateFlag) Set(s string) error {
 	t, neg := strings.CutPrefix(strings.TrimSpace(s), "-")
-	v, err := parseScaled(t, 1000)
+	v, err := units.ParseCount(t)
 	if err != nil {
 		return fmt.Errorf("want operations per second such as 20000, 20_000 or 20K (0: no limit): %w", err)
 	}
@@ -299,8 +274,8 @@ func (c *config) flagSet() *flag.FlagSet {
 	fs.StringVar(&c.workload, "workload", c.workload, "workload: "+workload.Names())
 	fs.Float64Var(&c.readRatio, "read-ratio", c.readRatio, "share of reads of the mixed workload (the rest are updates)")
 	fs.StringVar(&c.dist, "distribution", c.dist, "request distribution, "+gen.DistNames()+" (default: the workload's own)")
-	fs.Float64Var(&c.zipfConst, "zipfian-constant", c.zipfConst, "skew of the zipfian and latest distributions")
-	fs.IntVar(&c.scanLength, "scan-length", c.scanLength, "longest scan; a scan's length is uniform in [1, scan-length]")
+	fs.Float64Var(&c.zipfConst, "zipfian-constant", c.zipfConst, "skew of the zipfian, unscrambled-zipfian and latest distributions")
+	fs.IntVar(&c.scanLength, "scan-length", c.scanLength, "length of the scan workload's scans; the longest scan of the others, whose lengths are uniform in [1, scan-length]")
 	fs.Var(countFlag{&c.keys}, "keys", "keys loaded before the workload runs (K, M allowed)")
 	fs.IntVar(&c.keySize, "key-size", c.keySize, "key length in bytes")
 	fs.Var(valueSizeFlag{&c.value}, "value-size", "value length in bytes, or a range min-max (uniform)")
@@ -310,7 +285,7 @@ func (c *config) flagSet() *flag.FlagSet {
 	fs.Var(rateFlag{&c.rate}, "rate", "at most this many operations per second over all workers, in the warmup, the measured phase and a soak (0: no limit)")
 	fs.Var(durationFlag{&c.warmup}, "warmup", "unmeasured run of the workload before the measured phase")
 	fs.Uint64Var(&c.seed, "seed", c.seed, "seed of every random stream")
-	fs.Var(countFlag{&c.flushEvery}, "flush-every", "each worker calls Flush after every N writes, timed as op flush (0: never)")
+	fs.Var(countFlag{&c.flushEvery}, "flush-every", "each worker calls Flush after every N writes, timed as op flush (0: never, or every N for durable-N)")
 
 	fs.BoolVar(&c.quiet, "quiet", c.quiet, "no live progress on stderr (also off when stderr is not a terminal)")
 	fs.BoolVar(&c.json, "json", c.json, "print one JSON object instead of the tables")

@@ -230,31 +230,6 @@ func TestParseArgs_Rejects(t *testing.T) {
 	}
 }
 
-// TestParseScaled checks suffixes, underscores and the rejection of bad numbers.
-func TestParseScaled(t *testing.T) {
-	tests := []struct {
-		s    string
-		unit int64
-		want int64
-		ok   bool
-	}{
-		{"0", 1024, 0, true}, {"4096", 1024, 4096, true}, {"64K", 1024, 64 << 10, true},
-		{"16MiB", 1024, 16 << 20, true}, {"1gb", 1024, 1 << 30, true}, {"2T", 1024, 2 << 40, true},
-		{"1_000", 1000, 1000, true}, {"200K", 1000, 200_000, true}, {"3m", 1000, 3_000_000, true},
-		{"", 1024, 0, false}, {"K", 1024, 0, false}, {"-1", 1024, 0, false}, {"1.5M", 1024, 0, false},
-		{"9000000T", 1024, 0, false}, {"12Q", 1024, 0, false},
-	}
-	for _, tt := range tests {
-		got, err := parseScaled(tt.s, tt.unit)
-		if (err == nil) != tt.ok || got != tt.want {
-			t.Errorf("parseScaled(%q, %d) = %d, %v; want %d, ok %v", tt.s, tt.unit, got, err, tt.want, tt.ok)
-		}
-		if err != nil && !errors.Is(err, errBadNumber) {
-			t.Errorf("parseScaled(%q) error %v does not wrap errBadNumber", tt.s, err)
-		}
-	}
-}
-
 // TestConfig_Grid ensures the sweep grid is the cartesian product, first flag slowest, and
 // that each point's configuration has the swept values set.
 func TestConfig_Grid(t *testing.T) {

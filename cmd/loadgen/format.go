@@ -3,70 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
-	"math"
-	"strconv"
 	"strings"
 	"time"
 )
-
-// fmtDuration formats d with three significant digits in the largest unit that keeps the
-// number at least 1: "850ns", "1.25µs", "12.5ms", "3.00s".
-func fmtDuration(d time.Duration) string {
-	if d < time.Microsecond {
-		return strconv.FormatInt(int64(d), 10) + "ns"
-	}
-	v, unit := float64(d)/float64(time.Second), "s"
-	switch {
-	case d < time.Millisecond:
-		v, unit = float64(d)/float64(time.Microsecond), "µs"
-	case d < time.Second:
-		v, unit = float64(d)/float64(time.Millisecond), "ms"
-	}
-	return sig3(v) + unit
-}
-
-// sig3 formats v >= 0 with three significant digits (no exponent below 1000).
-func sig3(v float64) string {
-	prec := 0
-	switch {
-	case v < 10:
-		prec = 2
-	case v < 100:
-		prec = 1
-	}
-	return strconv.FormatFloat(v, 'f', prec, 64)
-}
-
-// fmtRate formats a rate with an SI suffix and three significant digits: "950", "12.3K",
-// "1.25M".
-func fmtRate(v float64) string {
-	switch {
-	case math.IsNaN(v) || math.IsInf(v, 0):
-		return "n/a"
-	case v < 1000:
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	case v < 1e6:
-		return sig3(v/1e3) + "K"
-	case v < 1e9:
-		return sig3(v/1e6) + "M"
-	}
-	return sig3(v/1e9) + "G"
-}
-
-// fmtBytes formats a byte count with a binary unit: "512 B", "1.50 KiB", "312 MiB".
-func fmtBytes(n int64) string {
-	if n < 1024 {
-		return strconv.FormatInt(n, 10) + " B"
-	}
-	v := float64(n)
-	for _, unit := range []string{"KiB", "MiB", "GiB", "TiB"} {
-		v /= 1024
-		if v < 1024 || unit == "TiB" {
-			return sig3(v) + " " + unit
-		}
-	}
-	return "" // not reached
-}
 
 // perSec returns n per second of d, 0 for an empty interval.
 func perSec(n int64, d time.Duration) float64 {

@@ -7,39 +7,6 @@ import (
 	"time"
 )
 
-// TestFmtDuration checks the three-significant-digit formatting at the unit boundaries.
-func TestFmtDuration(t *testing.T) {
-	tests := []struct {
-		d    time.Duration
-		want string
-	}{
-		{0, "0ns"}, {999, "999ns"}, {time.Microsecond, "1.00µs"}, {1250 * time.Nanosecond, "1.25µs"},
-		{12500 * time.Nanosecond, "12.5µs"}, {254 * time.Microsecond, "254µs"}, {time.Millisecond, "1.00ms"},
-		{72200 * time.Microsecond, "72.2ms"}, {3 * time.Second, "3.00s"}, {2 * time.Hour, "7200s"},
-	}
-	for _, tt := range tests {
-		if got := fmtDuration(tt.d); got != tt.want {
-			t.Errorf("fmtDuration(%d) = %q, want %q", int64(tt.d), got, tt.want)
-		}
-	}
-}
-
-// TestFmtRateBytes checks the SI rates and binary sizes.
-func TestFmtRateBytes(t *testing.T) {
-	rates := map[float64]string{0: "0", 950: "950", 12345: "12.3K", 1.25e6: "1.25M", 3e9: "3.00G", math.NaN(): "n/a"}
-	for v, want := range rates {
-		if got := fmtRate(v); got != want {
-			t.Errorf("fmtRate(%v) = %q, want %q", v, got, want)
-		}
-	}
-	sizes := map[int64]string{0: "0 B", 1023: "1023 B", 1536: "1.50 KiB", 312 << 20: "312 MiB", 1 << 30: "1.00 GiB", 5 << 40: "5.00 TiB"}
-	for v, want := range sizes {
-		if got := fmtBytes(v); got != want {
-			t.Errorf("fmtBytes(%d) = %q, want %q", v, got, want)
-		}
-	}
-}
-
 // TestTable_Aligns checks left and right alignment, with multi-byte characters counted as one
 // column.
 func TestTable_Aligns(t *testing.T) {

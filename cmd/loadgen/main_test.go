@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/workload"
+	"github.com/feoxdb/feox-go/internal/load/workload"
 )
 
 // runCmd runs the command with args and returns its exit status, stdout and stderr.
@@ -206,7 +206,7 @@ func TestRun_Rate(t *testing.T) {
 }
 
 // TestRun_EveryWorkload runs each workload briefly and checks it runs without errors and
-// issues the operation kinds of its mix.
+// issues the operation kinds of its mix, and the flushes of a durable one.
 func TestRun_EveryWorkload(t *testing.T) {
 	for name := range strings.SplitSeq(workload.Names(), ", ") {
 		t.Run("workload="+name, func(t *testing.T) {
@@ -217,7 +217,7 @@ func TestRun_EveryWorkload(t *testing.T) {
 			}
 			var r jsonReport
 			decodeOne(t, out, &r)
-			spec, _ := workload.Lookup(name, defaultReadRatio)
+			spec, _ := workload.Lookup(name, workload.DefaultReadRatio)
 			for k, share := range spec.Mix {
 				kind := workload.Kind(k).String()
 				if share >= 0.05 && r.Ops[kind].Ops == 0 {
@@ -226,6 +226,9 @@ func TestRun_EveryWorkload(t *testing.T) {
 			}
 			if r.Ops["total"].Ops == 0 || r.Errors != 0 {
 				t.Errorf("total %+v, errors %d", r.Ops["total"], r.Errors)
+			}
+			if n := spec.SyncEvery; n > 0 && r.Ops["flush"].Ops < r.Ops["total"].Ops/int64(n)-2 {
+				t.Errorf("%d flushes for %d writes, want one per %d writes of a worker", r.Ops["flush"].Ops, r.Ops["total"].Ops, n)
 			}
 		})
 	}

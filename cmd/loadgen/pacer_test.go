@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/workload"
+	"github.com/feoxdb/feox-go/internal/load/workload"
 )
 
 // pacerModel is the pacer's specification, kept simple: a mutex, and exact arithmetic on

@@ -6,7 +6,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/workload"
+	"github.com/feoxdb/feox-go/internal/load/units"
+	"github.com/feoxdb/feox-go/internal/load/workload"
 )
 
 // pipelineFigures are the write pipeline's own figures over a phase, from the store's Stats
@@ -89,11 +90,11 @@ type processFigures struct {
 
 // processOf computes the process figures of a phase.
 func processOf(r *phaseResult, peakRSS int64) processFigures {
-	cpu := r.cpu.user + r.cpu.sys
+	cpu := r.cpu.Total()
 	ops := r.total().lat.Count()
 	return processFigures{
-		CPUUserSeconds: opt(r.cpu.user.Seconds(), cpu > 0),
-		CPUSysSeconds:  opt(r.cpu.sys.Seconds(), cpu > 0),
+		CPUUserSeconds: opt(r.cpu.User.Seconds(), cpu > 0),
+		CPUSysSeconds:  opt(r.cpu.Sys.Seconds(), cpu > 0),
 		Cores:          opt(cpu.Seconds()/r.elapsed.Seconds(), cpu > 0 && r.elapsed > 0),
 		CPUNsPerOp:     opt(float64(cpu)/float64(ops), cpu > 0 && ops > 0),
 		PeakRSSBytes:   opt(float64(peakRSS), peakRSS > 0),
@@ -112,15 +113,15 @@ func na(v *float64, f func(float64) string) string {
 func fmtFloat1(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 func fmtInt(v float64) string    { return strconv.FormatFloat(v, 'f', 0, 64) }
 func fmtPct(v float64) string    { return strconv.FormatFloat(v*100, 'f', 1, 64) + "%" }
-func fmtSecs(v float64) string   { return fmtDuration(time.Duration(v * float64(time.Second))) }
-func fmtSize(v float64) string   { return fmtBytes(int64(v)) }
+func fmtSecs(v float64) string   { return units.Duration(time.Duration(v * float64(time.Second))) }
+func fmtSize(v float64) string   { return units.Bytes(int64(v)) }
 
 // opRow returns the table cells of one kind's measurements over elapsed.
 func opRow(k *kindCounts, elapsed time.Duration) []string {
 	h := &k.lat
-	q := func(p float64) string { return fmtDuration(time.Duration(h.Quantile(p))) }
+	q := func(p float64) string { return units.Duration(h.Quantile(p)) }
 	return []string{strconv.FormatInt(h.Count(), 10), fmtInt(perSec(h.Count(), elapsed)),
-		q(0.5), q(0.9), q(0.99), q(0.999), fmtDuration(time.Duration(h.Max())),
+		q(0.5), q(0.9), q(0.99), q(0.999), units.Duration(h.Max()),
 		strconv.FormatInt(k.misses, 10), strconv.FormatInt(k.errors, 10)}
 }
 
@@ -150,10 +151,11 @@ func rateNote(rate int64) string {
 	if rate == 0 {
 		return ""
 	}
-	return ", at most " + fmtRate(float64(rate)) + " ops/s"
+	return ", at most " + units.Rate(float64(rate)) + " ops/s"
 }
 
-// writeText prints the human-readable report of one experiment.
+// writeText prints the human-readable report of one experiment. It is long because it prints
+// the report's sections in the order a reader sees them, one after the other.
 func writeText(w io.Writer, pr *pointResult) error {
 	c := pr.cfg
 	ew := &errWriter{w: w}
@@ -163,7 +165,7 @@ func writeText(w io.Writer, pr *pointResult) error {
 	ew.printf("store     %s\n          %s\n", pr.where, c.describeStore())
 	if ld := pr.load; ld != nil {
 		ew.printf("load      %d keys in %s (%s keys/s), then Flush in %s\n", ld.total().lat.Count(),
-			fmtDuration(ld.elapsed), fmtRate(perSec(ld.total().lat.Count(), ld.elapsed)), fmtDuration(pr.loadFlush))
+			units.Duration(ld.elapsed), units.Rate(perSec(ld.total().lat.Count(), ld.elapsed)), units.Duration(pr.loadFlush))
 	}
 	r := pr.run
 	if r == nil {
@@ -175,7 +177,7 @@ func writeText(w io.Writer, pr *pointResult) error {
 	if pr.spec.Name != "load" && c.warmup > 0 {
 		limits = fmt.Sprintf(" after a %s warmup", c.warmup)
 	}
-	ew.printf("measured  %s%s: %d ops, %s ops/s", fmtDuration(r.elapsed), limits, total, fmtRate(perSec(total, r.elapsed)))
+	ew.printf("measured  %s%s: %d ops, %s ops/s", units.Duration(r.elapsed), limits, total, units.Rate(perSec(total, r.elapsed)))
 	switch {
 	case r.interrupted:
 		ew.printf(" (interrupted)")
@@ -215,12 +217,12 @@ func writeText(w io.Writer, pr *pointResult) error {
 	}
 	if a := r.after; a.DiskBytes > 0 {
 		pt.add("cleaner", fmt.Sprintf("garbage %s (fragmentation %s), free %s; %d segments erased, %d records moved since open",
-			fmtBytes(a.DiskGarbageBytes), fmtPct(a.Fragmentation), fmtBytes(a.DiskFreeBytes), a.SegmentsCleaned, a.RecordsMoved))
+			units.Bytes(a.DiskGarbageBytes), fmtPct(a.Fragmentation), units.Bytes(a.DiskFreeBytes), a.SegmentsCleaned, a.RecordsMoved))
 	}
 	s := r.after
 	pt.add("store", fmt.Sprintf("%d keys, %s in memory, sampled get p50 %s p99 %s, insert p50 %s p99 %s",
-		s.Keys, fmtBytes(s.MemoryBytes), fmtDuration(s.GetP50), fmtDuration(s.GetP99),
-		fmtDuration(s.InsertP50), fmtDuration(s.InsertP99)))
+		s.Keys, units.Bytes(s.MemoryBytes), units.Duration(s.GetP50), units.Duration(s.GetP99),
+		units.Duration(s.InsertP50), units.Duration(s.InsertP99)))
 	ew.table(pt, "  ")
 
 	pf := processOf(r, pr.peakRSS)
@@ -228,9 +230,9 @@ func writeText(w io.Writer, pr *pointResult) error {
 	ft := &table{left: 2}
 	ft.add("CPU time", fmt.Sprintf("user %s, system %s (%s cores, %s per op)", na(pf.CPUUserSeconds, fmtSecs),
 		na(pf.CPUSysSeconds, fmtSecs), na(pf.Cores, func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }),
-		na(pf.CPUNsPerOp, func(v float64) string { return fmtDuration(time.Duration(v)) })))
+		na(pf.CPUNsPerOp, func(v float64) string { return units.Duration(time.Duration(v)) })))
 	ft.add("peak RSS", na(pf.PeakRSSBytes, fmtSize)+" (the process's peak so far)")
-	ft.add("close", fmtDuration(pr.closeDur)+" (Close, including its final flush)")
+	ft.add("close", units.Duration(pr.closeDur)+" (Close, including its final flush)")
 	ew.table(ft, "  ")
 
 	if n := r.errorCount(); n > 0 {

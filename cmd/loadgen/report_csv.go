@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/workload"
+	"github.com/feoxdb/feox-go/internal/load/workload"
 )
 
 // csvHeader returns the CSV columns after the swept parameters' columns.
@@ -54,9 +54,9 @@ func csvRows(pr *pointResult) [][]string {
 		j := jsonOpOf(k, r.elapsed)
 		row := append(append([]string{}, params...), pr.spec.Name, r.name, op,
 			strconv.FormatInt(j.Ops, 10), strconv.FormatFloat(r.elapsed.Seconds(), 'f', 3, 64),
-			strconv.FormatFloat(j.OpsPerSec, 'f', 1, 64), strconv.FormatInt(j.P50, 10),
-			strconv.FormatInt(j.P90, 10), strconv.FormatInt(j.P99, 10), strconv.FormatInt(j.P999, 10),
-			strconv.FormatInt(j.Max, 10), strconv.FormatFloat(j.Mean, 'f', 1, 64),
+			strconv.FormatFloat(j.OpsPerSec, 'f', 1, 64), strconv.FormatInt(int64(j.P50), 10),
+			strconv.FormatInt(int64(j.P90), 10), strconv.FormatInt(int64(j.P99), 10), strconv.FormatInt(int64(j.P999), 10),
+			strconv.FormatInt(int64(j.Max), 10), strconv.FormatFloat(j.Mean, 'f', 1, 64),
 			strconv.FormatInt(j.Misses, 10), strconv.FormatInt(j.Errors, 10))
 		rows = append(rows, append(row, tail...))
 	}

@@ -6,22 +6,22 @@ import (
 	"io"
 	"time"
 
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/workload"
+	"github.com/feoxdb/feox-go/internal/load/workload"
 	"github.com/feoxdb/feox-go/pkg/feox"
 )
 
 // jsonOp is one operation kind's measurements. Latencies are in nanoseconds.
 type jsonOp struct {
-	Ops       int64   `json:"ops"`
-	OpsPerSec float64 `json:"ops_per_sec"`
-	P50       int64   `json:"p50_ns"`
-	P90       int64   `json:"p90_ns"`
-	P99       int64   `json:"p99_ns"`
-	P999      int64   `json:"p999_ns"`
-	Max       int64   `json:"max_ns"`
-	Mean      float64 `json:"mean_ns"`
-	Misses    int64   `json:"misses"`
-	Errors    int64   `json:"errors"`
+	Ops       int64         `json:"ops"`
+	OpsPerSec float64       `json:"ops_per_sec"`
+	P50       time.Duration `json:"p50_ns"`
+	P90       time.Duration `json:"p90_ns"`
+	P99       time.Duration `json:"p99_ns"`
+	P999      time.Duration `json:"p999_ns"`
+	Max       time.Duration `json:"max_ns"`
+	Mean      float64       `json:"mean_ns"`
+	Misses    int64         `json:"misses"`
+	Errors    int64         `json:"errors"`
 }
 
 // jsonOpOf converts one kind's measurements over elapsed.
@@ -29,7 +29,7 @@ func jsonOpOf(k *kindCounts, elapsed time.Duration) jsonOp {
 	h := &k.lat
 	return jsonOp{Ops: h.Count(), OpsPerSec: perSec(h.Count(), elapsed), P50: h.Quantile(0.5),
 		P90: h.Quantile(0.9), P99: h.Quantile(0.99), P999: h.Quantile(0.999), Max: h.Max(),
-		Mean: h.Mean(), Misses: k.misses, Errors: k.errors}
+		Mean: float64(h.Mean()), Misses: k.misses, Errors: k.errors}
 }
 
 // jsonOps returns the kinds that occurred in r, and their "total".

@@ -2,18 +2,17 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/gen"
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/hist"
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/workload"
+	"github.com/feoxdb/feox-go/internal/load/gen"
+	"github.com/feoxdb/feox-go/internal/load/latency"
+	"github.com/feoxdb/feox-go/internal/load/proc"
+	"github.com/feoxdb/feox-go/internal/load/workload"
 	"github.com/feoxdb/feox-go/pkg/feox"
 )
 
@@ -23,7 +22,7 @@ const numKinds = int(workload.NumKinds)
 // kindCounts are the measurements of one operation kind.
 type kindCounts struct {
 	// lat holds the latency of every operation, failed ones included, in nanoseconds.
-	lat hist.Histogram
+	lat latency.Histogram
 	// misses counts operations that found no key (ErrNotFound, an empty scan): normal
 	// outcomes, not errors.
 	misses int64
@@ -56,7 +55,7 @@ type interval struct {
 // record adds one operation's outcome.
 func (iv *interval) record(kind workload.Kind, d time.Duration, err error) {
 	k := &iv.kinds[kind]
-	k.lat.Record(int64(d))
+	k.lat.Record(d)
 	switch {
 	case err == nil:
 	case errors.Is(err, feox.ErrNotFound):
@@ -122,7 +121,7 @@ type phaseResult struct {
 	// before and after are the store's Stats at the start and the end.
 	before, after feox.Stats
 	// cpu is the process's CPU time during the phase.
-	cpu cpuTimes
+	cpu proc.CPUTime
 }
 
 // total returns every kind but flush merged (flush is not a workload operation).
@@ -151,8 +150,7 @@ func (r *phaseResult) merge(o *phaseResult) {
 		r.kinds[k].merge(&o.kinds[k])
 	}
 	r.elapsed += o.elapsed
-	r.cpu.user += o.cpu.user
-	r.cpu.sys += o.cpu.sys
+	r.cpu = r.cpu.Add(o.cpu)
 	if r.firstErr == nil {
 		r.firstErr = o.firstErr
 	}
@@ -164,8 +162,19 @@ type runner struct {
 	cfg  *config
 	st   *feox.Store
 	keys gen.Keys
+	vals *gen.Values
 	// progress receives the live display; nil means quiet.
 	progress io.Writer
+}
+
+// valuePool is the size of the random pool values are cut from. The store does not compress
+// values, so a small pool (a little RSS) does as well as a large one.
+const valuePool = 64 << 10
+
+// newRunner returns a runner of cfg's phases against st, showing progress on w (nil: quiet).
+func newRunner(cfg *config, st *feox.Store, w io.Writer) *runner {
+	return &runner{cfg: cfg, st: st, keys: gen.NewKeys(cfg.keySize),
+		vals: gen.NewValues(cfg.value.min, cfg.value.max, valuePool, cfg.seed), progress: w}
 }
 
 // control is what a phase's workers share.
@@ -256,7 +265,7 @@ func (rn *runner) runPhase(ctx context.Context, ph *phase) *phaseResult {
 		c.budget.Store(ph.ops)
 	}
 	res := &phaseResult{name: ph.name, before: rn.st.Stats()}
-	cpu0, _ := readCPU()
+	cpu0 := proc.CPU()
 	start := time.Now()
 	col := newCollector(ph, c, res, rn.progress, start)
 	if ph.rate > 0 {
@@ -322,8 +331,7 @@ func (rn *runner) runPhase(ctx context.Context, ph *phase) *phaseResult {
 	}
 	col.finish()
 	res.after = rn.st.Stats()
-	cpu1, _ := readCPU()
-	res.cpu = cpuTimes{user: cpu1.user - cpu0.user, sys: cpu1.sys - cpu0.sys}
+	res.cpu = proc.CPU().Sub(cpu0)
 	return res
 }
 
@@ -333,9 +341,14 @@ func (rn *runner) runPhase(ctx context.Context, ph *phase) *phaseResult {
 // loop does not allocate.
 func (rn *runner) worker(w int, ph *phase, c *control) {
 	g := ph.shared.NewGen(ph.spec, w, ph.seed, rn.cfg.zipfConst)
-	vals := newValues(rn.cfg.value, ph.seed, w)
+	// ver numbers the worker's writes, from a start of its own, so that each write of a key
+	// gets other bytes than the value it replaces.
+	ver := uint64(w+1)<<40 ^ ph.seed<<20
 	keyBuf := make([]byte, rn.keys.Size())
 	st, flushEvery := rn.st, rn.cfg.flushEvery
+	if flushEvery == 0 { // the workload's own durability (durable-N)
+		flushEvery = int64(ph.spec.SyncEvery)
+	}
 	cur := &interval{worker: w}
 	seen := c.tick.Load()
 	var allowance, writes int64
@@ -365,7 +378,8 @@ func (rn *runner) worker(w int, ph *phase, c *control) {
 		}
 		key := rn.keys.Put(keyBuf, op.Index)
 		start := time.Now()
-		err := execute(st, op, key, vals)
+		ver++
+		err := execute(st, op, key, rn.vals.Value(op.Index, ver))
 		d := time.Since(start)
 		g.Done(op)
 		cur.record(op.Kind, d, err)
@@ -383,15 +397,15 @@ func (rn *runner) worker(w int, ph *phase, c *control) {
 	c.out <- cur
 }
 
-// execute performs one operation on key. A scan that finds no key at or after its start
-// reports feox.ErrNotFound, counted as a miss.
-func execute(st *feox.Store, op workload.Op, key []byte, vals *values) error {
+// execute performs one operation on key; writes write val. A scan that finds no key at or
+// after its start reports feox.ErrNotFound, counted as a miss.
+func execute(st *feox.Store, op workload.Op, key, val []byte) error {
 	switch op.Kind {
 	case workload.Read:
 		_, err := st.Get(key)
 		return err
 	case workload.Update, workload.Insert:
-		_, err := st.Insert(key, vals.next())
+		_, err := st.Insert(key, val)
 		return err
 	case workload.Delete:
 		return st.Delete(key)
@@ -410,42 +424,8 @@ func execute(st *feox.Store, op workload.Op, key []byte, vals *values) error {
 		if _, err := st.Get(key); err != nil {
 			return err
 		}
-		_, err := st.Insert(key, vals.next())
+		_, err := st.Insert(key, val)
 		return err
 	}
 	return fmt.Errorf("operation %s is not executable", op.Kind)
-}
-
-// values hands out the values a worker writes: random bytes of a size drawn from the
-// configured range, the first eight bytes a counter so that consecutive values differ.
-// The returned slice is reused by the next call (the store keeps no reference to it).
-type values struct {
-	buf       []byte
-	min, span int
-	r         *rand.Rand
-	n         uint64
-}
-
-// newValues returns worker w's value source.
-func newValues(v valueSize, seed uint64, w int) *values {
-	r := rand.New(rand.NewPCG(seed, ^uint64(w)))
-	vs := &values{buf: make([]byte, v.max), min: v.min, span: v.max - v.min, r: r}
-	for i := range vs.buf {
-		vs.buf[i] = byte(r.Uint32())
-	}
-	return vs
-}
-
-// next returns the next value.
-func (v *values) next() []byte {
-	size := v.min
-	if v.span > 0 {
-		size += v.r.IntN(v.span + 1)
-	}
-	b := v.buf[:size]
-	if size >= 8 {
-		v.n++
-		binary.LittleEndian.PutUint64(b, v.n)
-	}
-	return b
 }

@@ -9,8 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/gen"
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/workload"
+	"github.com/feoxdb/feox-go/internal/load/workload"
 	"github.com/feoxdb/feox-go/pkg/feox"
 )
 
@@ -26,7 +25,7 @@ func newTestRunner(t *testing.T, progress *bytes.Buffer, args ...string) *runner
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	rn := &runner{cfg: &cfg, st: st, keys: gen.NewKeys(cfg.keySize)}
+	rn := newRunner(&cfg, st, nil)
 	if progress != nil {
 		rn.progress = progress
 	}
@@ -110,31 +109,6 @@ func TestControl_Claim(t *testing.T) {
 		if got.Load() != budget {
 			t.Errorf("budget %d: handed out %d", budget, got.Load())
 		}
-	}
-}
-
-// TestValues_Sizes ensures values fall in the configured range and differ from one to the
-// next.
-func TestValues_Sizes(t *testing.T) {
-	v := newValues(valueSize{10, 20}, 1, 0)
-	seen := make(map[int]bool)
-	var prev string
-	for range 2000 {
-		b := v.next()
-		if len(b) < 10 || len(b) > 20 {
-			t.Fatalf("value of %d bytes", len(b))
-		}
-		if string(b) == prev {
-			t.Fatal("two consecutive values are equal")
-		}
-		prev = string(b)
-		seen[len(b)] = true
-	}
-	if len(seen) != 11 {
-		t.Fatalf("%d distinct sizes, want 11", len(seen))
-	}
-	if b := newValues(valueSize{0, 0}, 1, 0).next(); len(b) != 0 {
-		t.Fatalf("empty value has %d bytes", len(b))
 	}
 }
 

@@ -14,8 +14,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/gen"
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/workload"
+	"github.com/feoxdb/feox-go/internal/load/proc"
+	"github.com/feoxdb/feox-go/internal/load/units"
+	"github.com/feoxdb/feox-go/internal/load/workload"
 )
 
 // soakSample is one reading of the process and the store during a soak test.
@@ -58,10 +59,10 @@ func soakVerdict(samples []soakSample, hasFile bool) []soakMetric {
 		slack  int64
 		format func(int64) string
 	}{
-		{"heap in use", func(s *soakSample) int64 { return s.HeapInuse }, 8 << 20, fmtBytes},
-		{"RSS", func(s *soakSample) int64 { return s.RSS }, 32 << 20, fmtBytes},
+		{"heap in use", func(s *soakSample) int64 { return s.HeapInuse }, 8 << 20, units.Bytes},
+		{"RSS", func(s *soakSample) int64 { return s.RSS }, 32 << 20, units.Bytes},
 		{"goroutines", func(s *soakSample) int64 { return s.Goroutines }, 2, func(v int64) string { return strconv.FormatInt(v, 10) }},
-		{"file size", func(s *soakSample) int64 { return s.FileBytes }, 16 << 20, fmtBytes},
+		{"file size", func(s *soakSample) int64 { return s.FileBytes }, 16 << 20, units.Bytes},
 	}
 	peak := func(run []soakSample, get func(*soakSample) int64) int64 {
 		var m int64
@@ -124,7 +125,7 @@ func (s *soakSampler) take() soakSample {
 	runtime.ReadMemStats(&ms)
 	at := time.Since(s.start)
 	ops := s.opsDone.Load()
-	sm := soakSample{At: at, Seconds: at.Seconds(), HeapInuse: int64(ms.HeapInuse), RSS: currentRSS(),
+	sm := soakSample{At: at, Seconds: at.Seconds(), HeapInuse: int64(ms.HeapInuse), RSS: proc.RSS(),
 		Goroutines: int64(runtime.NumGoroutine()), FileBytes: s.h.fileSize(), Keys: int64(s.h.st.Len())}
 	if s.taken {
 		sm.OpsPerSec = perSec(ops-s.lastOps, at-s.lastAt)
@@ -163,7 +164,9 @@ func runSoak(ctx context.Context, cfg *config, e *env) int {
 }
 
 // soak loads the keys, then runs the workload in segments of cfg.soakReopen with a reopen
-// of the store between them, sampling every cfg.soakSample.
+// of the store between them, sampling every cfg.soakSample. It is long because the sampler,
+// the reopens and the segments share the store handle and the key space; split, they would
+// pass all of it around.
 func soak(ctx context.Context, cfg *config, e *env) (*soakResult, int) {
 	h, err := openStore(cfg, e.stderr)
 	if err != nil {
@@ -175,8 +178,7 @@ func soak(ctx context.Context, cfg *config, e *env) (*soakResult, int) {
 	}
 	defer h.cleanup()
 	res := &soakResult{cfg: cfg, spec: cfg.spec(), where: h.describe(), hasFile: h.path != "", ops: &phaseResult{name: "soak"}}
-	keys := gen.NewKeys(cfg.keySize)
-	rn := &runner{cfg: cfg, st: h.st, keys: keys, progress: e.progress}
+	rn := newRunner(cfg, h.st, e.progress)
 	loadSpec, _ := workload.Lookup("load", 0)
 	reload := func(from, to uint64) error {
 		ld := rn.runPhase(ctx, &phase{name: "load", spec: &loadSpec, shared: workload.NewLoad(from, to, cfg.goroutines),
@@ -194,7 +196,7 @@ func soak(ctx context.Context, cfg *config, e *env) (*soakResult, int) {
 		fmt.Fprintln(e.stderr, "loadgen: interrupted during the load")
 		return nil, exitInterrupted
 	}
-	shared := workload.NewShared(uint64(cfg.keys), keys.Capacity(), cfg.goroutines)
+	shared := workload.NewShared(uint64(cfg.keys), rn.keys.Capacity(), cfg.goroutines)
 
 	sp := &soakSampler{h: h, start: time.Now()}
 	res.samples = append(res.samples, sp.take())
@@ -212,8 +214,8 @@ func soak(ctx context.Context, cfg *config, e *env) (*soakResult, int) {
 				s := sp.take()
 				res.samples = append(res.samples, s) // read by soak only after wg.Wait
 				e.note("soak    %6s %10s ops/s  heap %s  RSS %s  goroutines %d  file %s  keys %d",
-					s.At.Round(time.Second), fmtRate(s.OpsPerSec), fmtBytes(s.HeapInuse), fmtBytes(s.RSS),
-					s.Goroutines, fmtBytes(s.FileBytes), s.Keys)
+					s.At.Round(time.Second), units.Rate(s.OpsPerSec), units.Bytes(s.HeapInuse), units.Bytes(s.RSS),
+					s.Goroutines, units.Bytes(s.FileBytes), s.Keys)
 			}
 		}
 	})
@@ -261,7 +263,7 @@ func soak(ctx context.Context, cfg *config, e *env) (*soakResult, int) {
 	if res.closeDur, err = h.close(); err != nil && res.err == nil {
 		res.err, code = err, 1
 	}
-	_, res.peakRSS = readCPU()
+	res.peakRSS = proc.PeakRSS()
 	return res, code
 }
 
@@ -270,7 +272,7 @@ func soak(ctx context.Context, cfg *config, e *env) (*soakResult, int) {
 func writeSoakText(w io.Writer, res *soakResult) error {
 	c := res.cfg
 	ew := &errWriter{w: w}
-	ew.printf("soak      %s (%s running the workload), %s: %s\n", fmtDuration(res.wall), fmtDuration(res.ops.elapsed),
+	ew.printf("soak      %s (%s running the workload), %s: %s\n", units.Duration(res.wall), units.Duration(res.ops.elapsed),
 		res.spec.Name, res.spec.Describe())
 	ew.printf("keys      %d keys of %d B, values of %s B, %d goroutines%s, seed %d\n",
 		c.keys, c.keySize, c.value, c.goroutines, rateNote(c.rate), c.seed)
@@ -279,7 +281,7 @@ func writeSoakText(w io.Writer, res *soakResult) error {
 	if len(res.opens) > 0 {
 		sorted := slices.Clone(res.opens)
 		slices.Sort(sorted)
-		reopens += fmt.Sprintf(" (Open took median %s, max %s)", fmtDuration(sorted[len(sorted)/2]), fmtDuration(sorted[len(sorted)-1]))
+		reopens += fmt.Sprintf(" (Open took median %s, max %s)", units.Duration(sorted[len(sorted)/2]), units.Duration(sorted[len(sorted)-1]))
 	}
 	if c.soakReopen > 0 {
 		ew.printf("reopen    every %s: %s\n", c.soakReopen, reopens)
@@ -296,13 +298,13 @@ func writeSoakText(w io.Writer, res *soakResult) error {
 	for _, s := range res.samples {
 		ops := "-"
 		if s.OpsPerSec > 0 {
-			ops = fmtRate(s.OpsPerSec)
+			ops = units.Rate(s.OpsPerSec)
 		}
 		file := "n/a"
 		if res.hasFile {
-			file = fmtBytes(s.FileBytes)
+			file = units.Bytes(s.FileBytes)
 		}
-		st.add(s.At.Round(time.Second).String(), ops, fmtBytes(s.HeapInuse), fmtBytes(s.RSS),
+		st.add(s.At.Round(time.Second).String(), ops, units.Bytes(s.HeapInuse), units.Bytes(s.RSS),
 			strconv.FormatInt(s.Goroutines, 10), file, strconv.FormatInt(s.Keys, 10))
 	}
 	ew.table(st, "")
@@ -335,7 +337,7 @@ func writeSoakText(w io.Writer, res *soakResult) error {
 	ew.table(t, "")
 	pf := processOf(res.ops, res.peakRSS)
 	ew.printf("\nCPU time user %s, system %s; peak RSS %s; final Close %s\n", na(pf.CPUUserSeconds, fmtSecs),
-		na(pf.CPUSysSeconds, fmtSecs), na(pf.PeakRSSBytes, fmtSize), fmtDuration(res.closeDur))
+		na(pf.CPUSysSeconds, fmtSecs), na(pf.PeakRSSBytes, fmtSize), units.Duration(res.closeDur))
 	return ew.err
 }
 

@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/feoxdb/feox-go/pkg/feox"
 	"github.com/rs/zerolog"
+
+	"github.com/feoxdb/feox-go/internal/load/host"
+	"github.com/feoxdb/feox-go/pkg/feox"
 )
 
 // storeHandle is the store under test and where its data lives.
@@ -130,4 +132,13 @@ func (h *storeHandle) cleanup() {
 		_ = os.RemoveAll(h.tempDir) // best effort: a leftover in the temp dir is harmless
 		h.tempDir = ""
 	}
+}
+
+// fsNote returns a warning to print after the path of a data file in dir when its file
+// system makes the measurement unrepresentative, else "".
+func fsNote(dir string) string {
+	if host.FileSystem(dir) == host.Tmpfs {
+		return " (tmpfs: syncs cost nothing here; use --path on a disk)"
+	}
+	return ""
 }

@@ -14,7 +14,8 @@ import (
 	"time"
 
 	"github.com/feoxdb/feox-go/cmd/loadgen/internal/chart"
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/workload"
+	"github.com/feoxdb/feox-go/internal/load/units"
+	"github.com/feoxdb/feox-go/internal/load/workload"
 )
 
 // sweepParam is one swept flag and its values.
@@ -205,9 +206,9 @@ func writeSweepText(w io.Writer, cfg *config, points []*pointResult) error {
 		}
 		row := func(name string, k *kindCounts, tail ...string) {
 			h := &k.lat
-			q := func(p float64) string { return fmtDuration(time.Duration(h.Quantile(p))) }
+			q := func(p float64) string { return units.Duration(h.Quantile(p)) }
 			cells := append(append([]string{}, params...), name, fmtInt(perSec(h.Count(), r.elapsed)),
-				q(0.5), q(0.9), q(0.99), q(0.999), fmtDuration(time.Duration(h.Max())), strconv.FormatInt(k.errors, 10))
+				q(0.5), q(0.9), q(0.99), q(0.999), units.Duration(h.Max()), strconv.FormatInt(k.errors, 10))
 			t.add(append(cells, tail...)...)
 		}
 		var kinds []workload.Kind
@@ -218,7 +219,7 @@ func writeSweepText(w io.Writer, cfg *config, points []*pointResult) error {
 		}
 		p, f := pipelineOf(r), processOf(r, pr.peakRSS)
 		tail := []string{na(p.SyncsPerSec, fmtFloat1), na(p.EntriesPerBatch, fmtFloat1),
-			na(f.CPUNsPerOp, func(v float64) string { return fmtDuration(time.Duration(v)) })}
+			na(f.CPUNsPerOp, func(v float64) string { return units.Duration(time.Duration(v)) })}
 		if len(kinds) == 1 { // the kind's row is the total: it carries the point's figures
 			row(kinds[0].String(), &r.kinds[kinds[0]], tail...)
 			continue
@@ -256,7 +257,8 @@ func writeSweepJSON(w io.Writer, cfg *config, points []*pointResult) error {
 }
 
 // sweepChart builds the chart of a sweep: throughput and p99 latency against the first swept
-// flag, one line per combination of the other swept flags (and, for latency, per kind).
+// flag, one line per combination of the other swept flags (and, for latency, per kind). It
+// is long because it builds the two panels side by side from the same grid walk.
 func sweepChart(cfg *config, points []*pointResult) *chart.Chart {
 	first := cfg.sweeps[0]
 	spec := cfg.spec()
@@ -308,8 +310,8 @@ func sweepChart(cfg *config, points []*pointResult) *chart.Chart {
 			}
 		}
 	}
-	tput := chart.Panel{Title: "Throughput (operations per second, all kinds)", Format: fmtRate}
-	lat := chart.Panel{Title: "p99 latency", Format: func(v float64) string { return fmtDuration(time.Duration(v)) }}
+	tput := chart.Panel{Title: "Throughput (operations per second, all kinds)", Format: units.Rate}
+	lat := chart.Panel{Title: "p99 latency", Format: func(v float64) string { return units.Duration(time.Duration(v)) }}
 	for ki, key := range keys {
 		s := chart.Series{Name: label("ops/s", key), Color: ki}
 		for _, pr := range byKey[key] {

@@ -1,67 +1,23 @@
-// Package tracesim generates request traces with skewed popularity and replays them against
-// reference cache policies (exact LRU, FIFO), for tests and benchmarks that compare the store's
-// CLOCK cache with them.
+// Package tracesim generates request traces with skewed popularity (with the load kit's
+// zipfian sampler) and replays them against reference cache policies (exact LRU, FIFO), for
+// tests and benchmarks that compare the store's CLOCK cache with them.
 package tracesim
 
 import (
 	"container/list"
-	"math"
 	"math/rand/v2"
+
+	"github.com/feoxdb/feox-go/internal/load/gen"
 )
 
-// Zipfian draws item ranks in [0, n) with P(rank i) proportional to 1/(i+1)^theta, by the
-// method of Gray et al., "Quickly Generating Billion-Record Synthetic Databases" (1994), the
-// generator YCSB uses. Unlike math/rand/v2's Zipf it accepts theta < 1, such as YCSB's
-// 0.99. Rank 0 is the most popular item.
-type Zipfian struct {
-	rng   *rand.Rand
-	n     float64
-	theta float64
-	alpha float64 // 1 / (1 - theta)
-	zetan float64 // sum over i in [1, n] of 1/i^theta
-	eta   float64
-	half  float64 // 1 + 0.5^theta: the cumulative weight of ranks 0 and 1
-}
-
-// NewZipfian returns a generator of ranks in [0, n) drawn with rng.
-func NewZipfian(rng *rand.Rand, n int, theta float64) *Zipfian {
-	var zetan float64
-	for i := 1; i <= n; i++ {
-		zetan += 1 / math.Pow(float64(i), theta)
-	}
-	zeta2 := 1 + math.Pow(0.5, theta)
-	return &Zipfian{
-		rng:   rng,
-		n:     float64(n),
-		theta: theta,
-		alpha: 1 / (1 - theta),
-		zetan: zetan,
-		eta:   (1 - math.Pow(2/float64(n), 1-theta)) / (1 - zeta2/zetan),
-		half:  zeta2,
-	}
-}
-
-// Next returns the next rank.
-func (z *Zipfian) Next() int32 {
-	u := z.rng.Float64()
-	uz := u * z.zetan
-	switch {
-	case uz < 1:
-		return 0
-	case uz < z.half:
-		return 1
-	}
-	r := int32(z.n * math.Pow(z.eta*u-z.eta+1, z.alpha))
-	return min(r, int32(z.n)-1)
-}
-
 // ZipfTrace returns length requests for items items drawn from a zipfian(theta) with the
-// given seed.
+// given seed (theta 0 draws every item alike). Item 0 is the most popular.
 func ZipfTrace(seed uint64, items, length int, theta float64) []int32 {
-	z := NewZipfian(rand.New(rand.NewPCG(seed, 5)), items, theta)
+	z := gen.NewZipf(uint64(items), theta)
+	r := rand.New(rand.NewPCG(seed, 5))
 	trace := make([]int32, length)
 	for i := range trace {
-		trace[i] = z.Next()
+		trace[i] = int32(z.Rank(r))
 	}
 	return trace
 }

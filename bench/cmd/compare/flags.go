@@ -14,6 +14,7 @@ import (
 	"github.com/feoxdb/feox-go/bench/engine"
 	"github.com/feoxdb/feox-go/bench/report"
 	"github.com/feoxdb/feox-go/bench/runner"
+	"github.com/feoxdb/feox-go/internal/load/units"
 )
 
 var (
@@ -165,37 +166,25 @@ func names(list string, check func(string) error) ([]string, error) {
 	return out, nil
 }
 
-// parseSize parses KEYSxVALUE, such as 1Mx100B or 100Kx4KiB.
+// parseSize parses KEYSxVALUE, such as 1Mx100B or 100Kx4KiB: a count of keys (K, M and G
+// are powers of 1000) and a value size with its unit (B, or KiB and MiB, powers of 1024).
 func parseSize(s string) (report.Size, error) {
 	ks, vs, ok := strings.Cut(s, "x")
 	if !ok {
 		return report.Size{}, fmt.Errorf("%w %q: want KEYSxVALUE, such as 1Mx100B", errBadSize, s)
 	}
-	mult := uint64(1)
-	switch {
-	case strings.HasSuffix(ks, "M"):
-		mult, ks = 1_000_000, strings.TrimSuffix(ks, "M")
-	case strings.HasSuffix(ks, "K"):
-		mult, ks = 1_000, strings.TrimSuffix(ks, "K")
-	}
-	keys, err := strconv.ParseUint(ks, 10, 64)
+	keys, err := units.ParseCount(ks)
 	if err != nil || keys == 0 {
 		return report.Size{}, fmt.Errorf("%w %q: bad key count", errBadSize, s)
 	}
-	vmult := 1
-	switch {
-	case strings.HasSuffix(vs, "KiB"):
-		vmult, vs = 1024, strings.TrimSuffix(vs, "KiB")
-	case strings.HasSuffix(vs, "B"):
-		vs = strings.TrimSuffix(vs, "B")
-	default:
+	if !strings.HasSuffix(vs, "B") {
 		return report.Size{}, fmt.Errorf("%w %q: value size needs a unit, B or KiB", errBadSize, s)
 	}
-	v, err := strconv.Atoi(vs)
-	if err != nil || v <= 0 {
+	v, err := units.ParseSize(vs)
+	if err != nil || v == 0 || int64(int(v)) != v {
 		return report.Size{}, fmt.Errorf("%w %q: bad value size", errBadSize, s)
 	}
-	return report.Size{Name: s, Keys: keys * mult, ValueSize: v * vmult}, nil
+	return report.Size{Name: s, Keys: uint64(keys), ValueSize: int(v)}, nil
 }
 
 // capFlag collects --cap ENGINE:SIZE=KEYS values.

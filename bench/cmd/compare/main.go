@@ -23,6 +23,8 @@ import (
 	"github.com/feoxdb/feox-go/bench/engine"
 	"github.com/feoxdb/feox-go/bench/report"
 	"github.com/feoxdb/feox-go/bench/runner"
+	"github.com/feoxdb/feox-go/internal/load/host"
+	"github.com/feoxdb/feox-go/internal/load/proc"
 )
 
 // jobEnv is the environment variable that turns the process into a job's child: it holds the
@@ -169,7 +171,7 @@ func runAll(c *config, log io.Writer) (*report.Run, error) {
 		Sizes:      c.sizes,
 		Goroutines: c.goroutines,
 		KeyCaps:    c.caps,
-		LoadAvg:    [2]string{runner.LoadAvg(), ""},
+		LoadAvg:    [2]string{host.LoadAvg(), ""},
 	}
 	for _, name := range c.engines {
 		s, _ := engine.Lookup(name)
@@ -177,7 +179,7 @@ func runAll(c *config, log io.Writer) (*report.Run, error) {
 	}
 	for _, name := range c.workloads {
 		w, _ := runner.Lookup(name)
-		run.Workloads = append(run.Workloads, report.Workload{Name: w.Name, Summary: w.Summary, PersistentOnly: w.PersistentOnly})
+		run.Workloads = append(run.Workloads, report.Workload{Name: w.Name, Summary: w.Summary(), PersistentOnly: w.PersistentOnly})
 	}
 	jobs := plan(c)
 	points := 0
@@ -192,7 +194,7 @@ func runAll(c *config, log io.Writer) (*report.Run, error) {
 		run.Results = append(run.Results, runChild(self, j, log))
 	}
 	run.Finished = time.Now()
-	run.LoadAvg[1] = runner.LoadAvg()
+	run.LoadAvg[1] = host.LoadAvg()
 	return run, nil
 }
 
@@ -230,7 +232,7 @@ func runChild(self string, pj plannedJob, log io.Writer) report.JobResult {
 	err = cmd.Run()
 	jr.Wall = time.Since(start)
 	if cmd.ProcessState != nil {
-		jr.ChildPeakRSS = maxRSS(cmd.ProcessState)
+		jr.ChildPeakRSS = proc.ChildPeakRSS(cmd.ProcessState)
 	}
 	if err != nil {
 		jr.Failure = fmt.Errorf("%w: %v", errChild, err).Error()
@@ -256,13 +258,22 @@ func runChild(self string, pj plannedJob, log io.Writer) report.JobResult {
 // machine describes this machine.
 func machine(dataDir string) report.Machine {
 	return report.Machine{
-		CPU:        cpuModel(),
+		CPU:        host.CPUModel(),
 		Cores:      runtime.NumCPU(),
-		Memory:     memTotal(),
-		Kernel:     kernel(),
+		Memory:     host.Memory(),
+		Kernel:     host.Kernel(),
 		GoVersion:  runtime.Version(),
 		GOMAXPROCS: runtime.GOMAXPROCS(0),
 		OSArch:     runtime.GOOS + "/" + runtime.GOARCH,
-		DataFS:     fsType(dataDir),
+		DataFS:     dataFS(dataDir),
 	}
+}
+
+// dataFS names the file system of the data directory, with a warning for tmpfs.
+func dataFS(dir string) string {
+	fs := host.FileSystem(dir)
+	if fs == host.Tmpfs {
+		fs += " (syncs cost nothing: not representative)"
+	}
+	return fs
 }

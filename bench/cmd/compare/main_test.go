@@ -15,6 +15,7 @@ import (
 	"github.com/feoxdb/feox-go/bench/engine"
 	"github.com/feoxdb/feox-go/bench/report"
 	"github.com/feoxdb/feox-go/bench/runner"
+	"github.com/feoxdb/feox-go/internal/load/workload"
 )
 
 // TestParseSize ensures data sets parse with their units and bad ones are refused.
@@ -23,6 +24,7 @@ func TestParseSize(t *testing.T) {
 		"1Mx100B":   {Name: "1Mx100B", Keys: 1_000_000, ValueSize: 100},
 		"100Kx4KiB": {Name: "100Kx4KiB", Keys: 100_000, ValueSize: 4096},
 		"500x8B":    {Name: "500x8B", Keys: 500, ValueSize: 8},
+		"1Gx1MiB":   {Name: "1Gx1MiB", Keys: 1_000_000_000, ValueSize: 1 << 20},
 	}
 	for in, want := range good {
 		got, err := parseSize(in)
@@ -30,7 +32,7 @@ func TestParseSize(t *testing.T) {
 			t.Errorf("parseSize(%q) = %+v, %v", in, got, err)
 		}
 	}
-	for _, in := range []string{"", "1M", "x100B", "1Mx100", "0x100B", "1Mx0B", "1Gx1B", "1Mx-5B"} {
+	for _, in := range []string{"", "1M", "x100B", "1Mx100", "0x100B", "1Mx0B", "1Mx-5B", "1.5Mx1B", "1Mx1.5KiB"} {
 		if _, err := parseSize(in); !errors.Is(err, errBadSize) {
 			t.Errorf("parseSize(%q) = %v, want errBadSize", in, err)
 		}
@@ -65,7 +67,8 @@ func TestParseFlags(t *testing.T) {
 	}{
 		{[]string{"--engines", "feox-go,nosuch"}, engine.ErrUnknownEngine},
 		{[]string{"--engines", "feox-go,"}, errBadList},
-		{[]string{"--workloads", "read,nosuch"}, runner.ErrUnknownWorkload},
+		{[]string{"--workloads", "read,nosuch"}, workload.ErrUnknownWorkload},
+		{[]string{"--workloads", "read,churn"}, runner.ErrUnsupportedWorkload},
 		{[]string{"--goroutines", "1,0"}, errBadList},
 		{[]string{"--sizes", "1M"}, errBadSize},
 		{[]string{"extra"}, errBadList},

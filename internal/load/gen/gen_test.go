@@ -2,10 +2,12 @@ package gen
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -167,6 +169,71 @@ func TestChooser_ZipfianScrambled(t *testing.T) {
 	}
 }
 
+// TestZipf_Degenerate ensures a single rank is always drawn for n = 1, and that theta = 0
+// draws every rank alike.
+func TestZipf_Degenerate(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	one := NewZipf(1, ZipfianConstant)
+	for range 1000 {
+		if k := one.Rank(r); k != 0 {
+			t.Fatalf("n=1 drew rank %d", k)
+		}
+	}
+	const n, samples = 100, 200_000
+	flat := NewZipf(n, 0)
+	counts := make([]int, n)
+	for range samples {
+		counts[flat.Rank(r)]++
+	}
+	if chi := chiSquare(counts, ZipfPMF(n, 0), samples); chi > chiLimit(n-1) {
+		t.Errorf("theta 0: chi-square %.0f > %.0f against the flat pmf", chi, chiLimit(n-1))
+	}
+}
+
+// TestChooser_UnscrambledZipfian ensures the unscrambled zipfian draws index k with the
+// zipfian probability of rank k, over the key count of each draw.
+func TestChooser_UnscrambledZipfian(t *testing.T) {
+	const (
+		n       = 1000
+		samples = 500_000
+	)
+	c := NewChooser(UnscrambledZipfian, 10, ZipfianConstant)
+	r := rand.New(rand.NewPCG(11, 12))
+	c.Index(r, 10) // the key count changes between draws
+	counts := make([]int, n)
+	for range samples {
+		counts[c.Index(r, n)]++
+	}
+	if chi := chiSquare(counts, ZipfPMF(n, ZipfianConstant), samples); chi > chiLimit(n-1) {
+		t.Errorf("chi-square %.0f > %.0f against the zipfian pmf", chi, chiLimit(n-1))
+	}
+}
+
+// TestChooser_ZipfianCoversKeySpace ensures the scrambled zipfian reaches every index, and that
+// its hottest index is drawn less often than the unscrambled zipfian's (the scrambling
+// spreads the ranks).
+func TestChooser_ZipfianCoversKeySpace(t *testing.T) {
+	const (
+		n       = 2000
+		samples = 400_000
+	)
+	r := rand.New(rand.NewPCG(13, 14))
+	scr, plain := NewChooser(Zipfian, n, ZipfianConstant), NewChooser(UnscrambledZipfian, n, ZipfianConstant)
+	cs, cp := make([]int, n), make([]int, n)
+	for range samples {
+		cs[scr.Index(r, n)]++
+		cp[plain.Index(r, n)]++
+	}
+	for idx, cnt := range cs {
+		if cnt == 0 {
+			t.Fatalf("index %d of %d never drawn", idx, n)
+		}
+	}
+	if hs, hp := slices.Max(cs), slices.Max(cp); hs >= hp || hs < 20*samples/n {
+		t.Errorf("hottest index: scrambled %d, unscrambled %d draws (uniform share %d)", hs, hp, samples/n)
+	}
+}
+
 // TestChooser_ZipfianShrunkSpace ensures indexes stay below n when n is smaller than the
 // zipfian's item space.
 func TestChooser_ZipfianShrunkSpace(t *testing.T) {
@@ -214,8 +281,15 @@ func TestKeys_DistinctFixedSize(t *testing.T) {
 					t.Fatalf("Put and Key disagree for index %d", i)
 				}
 			}
-			if size > 8 && !bytes.Equal(k.Key(5)[8:], make([]byte, size-8)) {
-				t.Fatalf("padding is not zero: %x", k.Key(5))
+			key, pad := k.Key(0x0102030405060708), 8
+			if size >= 16 {
+				if got := binary.BigEndian.Uint64(key[8:16]); got != 0x0102030405060708 {
+					t.Fatalf("bytes 8-16 hold %#x, not the index", got)
+				}
+				pad = 16
+			}
+			if size > pad && !bytes.Equal(key[pad:], make([]byte, size-pad)) {
+				t.Fatalf("padding is not zero: %x", key)
 			}
 		})
 	}
@@ -247,6 +321,40 @@ func TestKeys_Scattered(t *testing.T) {
 			t.Fatalf("first byte %#x appears %d times in 4096 consecutive keys", b, c)
 		}
 	}
+}
+
+// TestValues ensures values have a size in the configured range, are the same for one seed,
+// differ between versions and indexes, and come from the whole pool.
+func TestValues(t *testing.T) {
+	f := func(lo, hi, pool int) {
+		t.Helper()
+		a, b := NewValues(lo, hi, pool, 1), NewValues(lo, hi, pool, 1)
+		if a.Max() != hi {
+			t.Fatalf("Max() = %d, want %d", a.Max(), hi)
+		}
+		sizes := make(map[int]bool)
+		for i := range uint64(2000) {
+			v := a.Value(i, 7)
+			if len(v) < lo || len(v) > hi || cap(v) != len(v) {
+				t.Fatalf("[%d, %d]: value of %d has len %d cap %d", lo, hi, i, len(v), cap(v))
+			}
+			if !bytes.Equal(v, b.Value(i, 7)) {
+				t.Fatalf("[%d, %d]: the same seed gave different values", lo, hi)
+			}
+			sizes[len(v)] = true
+		}
+		if span := hi - lo + 1; len(sizes) != min(span, 2000) && span <= 100 {
+			t.Errorf("[%d, %d]: %d distinct sizes, want every one", lo, hi, len(sizes))
+		}
+		if v := a.Value(3, 0); len(v) >= 8 && (bytes.Equal(v, a.Value(3, 1)) || bytes.Equal(v, a.Value(4, 0))) {
+			t.Errorf("[%d, %d]: distinct versions or indexes gave equal values", lo, hi)
+		}
+	}
+	f(0, 0, 1)
+	f(1, 1, 64)
+	f(100, 100, IncompressiblePool)
+	f(100, 200, 1<<16)
+	f(4096, 4096, 1<<16)
 }
 
 func BenchmarkZipf_Rank(b *testing.B) {

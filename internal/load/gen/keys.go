@@ -1,12 +1,16 @@
-// Package gen generates the inputs of a load: fixed-size keys from integer indexes, and
-// random indexes drawn from the request distributions of YCSB (uniform, zipfian, scrambled
-// zipfian, latest).
+// Package gen generates the inputs of a load, the same for the load generator and the
+// comparison with other stores: fixed-size keys made from integer indexes, values cut from a
+// pool of random bytes, and the indexes of the keys to touch, drawn from a request
+// distribution (uniform, YCSB's scrambled zipfian, an unscrambled zipfian, latest) by one
+// exact zipfian sampler.
 package gen
 
 import "encoding/binary"
 
 // Keys turns integer indexes into distinct fixed-size keys. The first min(size, 8) bytes of a
-// key are a bijective hash of the index, big-endian; the rest is zero padding. Consecutive
+// key are a bijective hash of the index, big-endian; a key of 16 bytes or more then holds the
+// index itself, big-endian, in its next 8 bytes (so that a key read back names its index);
+// the rest is zero padding. Consecutive
 // indexes therefore land far apart in key order, so that a skewed distribution over indexes
 // (where the hot indexes are the small ones) touches keys scattered through the whole key
 // space, as it would in a real data set.
@@ -60,6 +64,10 @@ func (k Keys) Put(dst []byte, i uint64) []byte {
 	var be [8]byte
 	binary.BigEndian.PutUint64(be[:], h)
 	copy(dst, be[8-n:])
+	if k.size >= 16 {
+		binary.BigEndian.PutUint64(dst[8:16], i)
+		n = 16
+	}
 	clear(dst[n:])
 	return dst
 }

@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/gen"
+	"github.com/feoxdb/feox-go/internal/load/gen"
 )
 
 // TestLookup_YCSBProportions ensures that over 100K draws each kind's share is within 1% of
@@ -28,6 +28,8 @@ func TestLookup_YCSBProportions(t *testing.T) {
 		{"ycsb-f", map[Kind]float64{Read: 0.5, RMW: 0.5}, gen.Zipfian},
 		{"mixed", map[Kind]float64{Read: 0.7, Update: 0.3}, gen.Uniform},
 		{"churn", map[Kind]float64{Read: 0.5, Update: 0.2, Insert: 0.1, Delete: 0.1, Scan: 0.05, RMW: 0.05}, gen.Uniform},
+		{"scan", map[Kind]float64{Scan: 1}, gen.Uniform},
+		{"zipf-read", map[Kind]float64{Read: 1}, gen.UnscrambledZipfian},
 	}
 	const draws = 100_000
 	for _, tt := range tests {
@@ -48,7 +50,7 @@ func TestLookup_YCSBProportions(t *testing.T) {
 					t.Fatal("workload ran out of keys")
 				}
 				counts[op.Kind]++
-				if op.Kind == Scan && (op.ScanLen < 1 || op.ScanLen > DefaultMaxScan) {
+				if op.Kind == Scan && (op.ScanLen < 1 || op.ScanLen > DefaultMaxScan || s.FixedScan && op.ScanLen != DefaultMaxScan) {
 					t.Fatalf("scan length %d outside [1, %d]", op.ScanLen, DefaultMaxScan)
 				}
 				g.Done(op)
@@ -89,15 +91,61 @@ func TestLookup_Unknown(t *testing.T) {
 // TestSpec_Describe checks the description of a few workloads.
 func TestSpec_Describe(t *testing.T) {
 	tests := map[string]string{
-		"ycsb-a": "read 50%, update 50%; zipfian",
-		"ycsb-e": "insert 5%, scan 95%; zipfian; scans of 1-100 keys",
-		"load":   "insert 100%",
-		"delete": "delete 100%",
+		"ycsb-a":    "read 50%, update 50%; zipfian",
+		"ycsb-e":    "insert 5%, scan 95%; zipfian; scans of 1-100 keys",
+		"load":      "insert 100%",
+		"delete":    "delete 100%",
+		"scan":      "scan 100%; uniform; scans of 100 keys",
+		"mixed":     "read 80%, update 20%; uniform",
+		"zipf-read": "read 100%; unscrambled-zipfian",
+		"durable-1": "update 100%; uniform; every write durable",
+		"ycsb-d":    "read 95%, insert 5%; latest",
 	}
 	for name, want := range tests {
-		s, _ := Lookup(name, 0.5)
+		s, _ := Lookup(name, DefaultReadRatio)
 		if got := s.Describe(); got != want {
 			t.Errorf("%s: Describe() = %q, want %q", name, got, want)
+		}
+	}
+	s, _ := Lookup("durable-100", DefaultReadRatio)
+	if got, want := s.Summary(), "groups of 100 writes, the last one durable; update 100%; uniform; durable after every 100 writes"; got != want {
+		t.Errorf("durable-100: Summary() = %q, want %q", got, want)
+	}
+}
+
+// TestLookup_OneMeaningPerName pins down the names the load generator and the comparison
+// once read differently: mixed is 80% reads and 20% updates by default, zipfian is YCSB's
+// scrambled zipfian (zipf-read uses the unscrambled one), and scan reads 100 keys each time.
+func TestLookup_OneMeaningPerName(t *testing.T) {
+	mixed, _ := Lookup("mixed", DefaultReadRatio)
+	if mixed.Mix[Read] != 0.8 || math.Abs(mixed.Mix[Update]-0.2) > 1e-9 || mixed.Dist != gen.Uniform {
+		t.Errorf("mixed: %v, %v", mixed.Mix, mixed.Dist)
+	}
+	if tuned, _ := Lookup("mixed", 0.3); tuned.Mix[Read] != 0.3 || math.Abs(tuned.Mix[Update]-0.7) > 1e-9 {
+		t.Errorf("mixed at read ratio 0.3: %v", tuned.Mix)
+	}
+	if zr, _ := Lookup("zipf-read", 0); zr.Dist != gen.UnscrambledZipfian {
+		t.Errorf("zipf-read: %v", zr.Dist)
+	}
+	if sc, _ := Lookup("scan", 0); !sc.FixedScan || sc.MaxScan != DefaultMaxScan {
+		t.Errorf("scan: fixed %v, length %d", sc.FixedScan, sc.MaxScan)
+	}
+	for _, n := range []int{1, 100} {
+		d, err := Lookup(fmt.Sprintf("durable-%d", n), 0)
+		if err != nil || d.SyncEvery != n || !d.PersistentOnly || d.Mix[Update] != 1 {
+			t.Errorf("durable-%d: %+v, %v", n, d, err)
+		}
+	}
+}
+
+// TestGen_FixedScan ensures the scan workload draws scans of exactly MaxScan keys.
+func TestGen_FixedScan(t *testing.T) {
+	s, _ := Lookup("scan", 0)
+	s.MaxScan = 7
+	g := NewShared(1000, 1000, 1).NewGen(&s, 0, 1, gen.ZipfianConstant)
+	for range 1000 {
+		if op, ok := g.Next(); !ok || op.Kind != Scan || op.ScanLen != 7 {
+			t.Fatalf("op %+v, %v; want a scan of 7 keys", op, ok)
 		}
 	}
 }

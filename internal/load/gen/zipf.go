@@ -26,8 +26,8 @@ type Zipf struct {
 	squeeze float64
 }
 
-// NewZipf returns a sampler of ranks in [0, n) with skew theta > 0 (theta = 1 included).
-// n must be at least 1.
+// NewZipf returns a sampler of ranks in [0, n) with skew theta >= 0 (theta = 1 included;
+// theta = 0 draws every rank alike). n must be at least 1.
 func NewZipf(n uint64, theta float64) *Zipf {
 	z := &Zipf{theta: theta}
 	z.squeeze = 2 - z.hInv(z.hInt(2.5)-z.h(2))

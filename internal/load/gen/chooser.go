@@ -16,16 +16,21 @@ type Dist uint8
 const (
 	// Uniform gives every existing key the same chance.
 	Uniform Dist = iota
-	// Zipfian is YCSB's zipfian: a ScrambledZipf over the initial key space, so that the
-	// popular keys stay the same while keys are inserted.
+	// Zipfian is YCSB's zipfian ("requestdistribution=zipfian"): a ScrambledZipf over the
+	// initial key space, so that the popular keys stay the same while keys are inserted. The
+	// hottest key gets about 4% of the draws at theta 0.99, whatever the key count.
 	Zipfian
+	// UnscrambledZipfian draws the index itself from a zipfian over the current key count:
+	// index 0 is the hottest (7% of the draws for a million keys at theta 0.99), index 1 the
+	// next. Keys hash their index, so the hot keys still lie scattered in key order.
+	UnscrambledZipfian
 	// Latest favours the most recently inserted keys: the newest index is rank 0 of a
 	// zipfian over the current key count.
 	Latest
 )
 
 // allDists returns every distribution, in the order of their names in help texts.
-func allDists() [3]Dist { return [...]Dist{Uniform, Zipfian, Latest} }
+func allDists() [4]Dist { return [...]Dist{Uniform, Zipfian, UnscrambledZipfian, Latest} }
 
 // String returns the distribution's name as accepted by ParseDist.
 func (d Dist) String() string {
@@ -34,6 +39,8 @@ func (d Dist) String() string {
 		return "uniform"
 	case Zipfian:
 		return "zipfian"
+	case UnscrambledZipfian:
+		return "unscrambled-zipfian"
 	case Latest:
 		return "latest"
 	}
@@ -64,7 +71,7 @@ func ParseDist(name string) (Dist, error) {
 type Chooser struct {
 	dist Dist
 	scr  *ScrambledZipf // Zipfian
-	zipf *Zipf          // Latest
+	zipf *Zipf          // UnscrambledZipfian, Latest
 }
 
 // NewChooser returns a chooser for d. base is the initial number of keys (the zipfian's
@@ -74,7 +81,7 @@ func NewChooser(d Dist, base uint64, theta float64) *Chooser {
 	switch d {
 	case Zipfian:
 		c.scr = NewScrambledZipf(base, theta)
-	case Latest:
+	case UnscrambledZipfian, Latest:
 		c.zipf = NewZipf(max(base, 1), theta)
 	}
 	return c
@@ -89,11 +96,14 @@ func (c *Chooser) Index(r *rand.Rand, n uint64) uint64 {
 			i %= n
 		}
 		return i
-	case Latest:
+	case UnscrambledZipfian, Latest:
 		if c.zipf.N() != n {
 			c.zipf.SetN(n)
 		}
-		return n - 1 - c.zipf.Rank(r)
+		if c.dist == Latest {
+			return n - 1 - c.zipf.Rank(r)
+		}
+		return c.zipf.Rank(r)
 	}
 	return r.Uint64N(n)
 }

@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"sync/atomic"
 
-	"github.com/feoxdb/feox-go/cmd/loadgen/internal/gen"
+	"github.com/feoxdb/feox-go/internal/load/gen"
 )
 
 // Op is one operation drawn from a workload.
@@ -163,7 +163,10 @@ func (g *Gen) Next() (Op, bool) {
 	}
 	op := Op{Kind: kind, Index: lo + g.chooser.Index(g.r, hi-lo)}
 	if kind == Scan {
-		op.ScanLen = 1 + g.r.IntN(g.spec.MaxScan)
+		op.ScanLen = g.spec.MaxScan
+		if !g.spec.FixedScan {
+			op.ScanLen = 1 + g.r.IntN(g.spec.MaxScan)
+		}
 	}
 	return op, true
 }
