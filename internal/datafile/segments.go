@@ -73,9 +73,10 @@ func segmentsFor(size int64) uint32 {
 }
 
 // newFileSize returns the size of a new data file for Config.FileSize: the header blocks and
-// as many whole segments as fit in size (at least one).
+// as few whole segments as make it at least size (at least one segment), so that the file is
+// never smaller than asked and at most a segment larger.
 func newFileSize(size int64) int64 {
-	n := max((size-format.DataStart)/segBytes, 1)
+	n := max((size-format.DataStart+segBytes-1)/segBytes, 1)
 	return format.DataStart + n*segBytes
 }
 

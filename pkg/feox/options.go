@@ -63,7 +63,9 @@ const (
 type Options struct {
 	// Path is the data file; "" means memory-only.
 	Path string
-	// FileSize is the initial size of a new data file (default 1 GiB); the file grows when full.
+	// FileSize is the initial size of a new data file (default 1 GiB): the file has at least
+	// FileSize bytes (rounded up to 4 KiB, at least 1 MiB) and at most 1 MiB + 64 KiB more,
+	// since its data area is whole 1 MiB segments. The file grows when full.
 	FileSize int64
 	// MaxMemory bounds the memory held by keys, values and index (default 4 GiB). A memory-only
 	// store refuses writes past it with ErrOutOfMemory.
