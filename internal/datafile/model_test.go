@@ -123,8 +123,9 @@ func checkAccounting(t *testing.T, st *testStore) {
 	}
 }
 
-// TestFile_Model_Stats checks the space figures after the model's churn settle: the file holds
-// no more garbage than it did before a full cleaning round, and its size only grows.
+// TestFile_Model_Stats checks the space figures once overwrites are cleaned away: no garbage
+// is left (but the zeros that pad the last batch to a page with O_DIRECT), the live bytes are
+// those of the newest records, and the file did not shrink.
 func TestFile_Model_Stats(t *testing.T) {
 	st := openTestStore(t, storeOptions{path: filepath.Join(t.TempDir(), "stats.feox"), shards: 2})
 	for i := range 4000 {
@@ -132,16 +133,17 @@ func TestFile_Model_Stats(t *testing.T) {
 	}
 	st.flush()
 	before := st.f.Stats()
+	padding := int64((st.f.pad - 1) * sectorSize) // 0 without O_DIRECT
 	st.f.sealHead()
 	deadline := time.Now().Add(waitBound)
-	for st.f.Stats().Garbage > 0 && time.Now().Before(deadline) {
+	for st.f.Stats().Garbage > padding && time.Now().Before(deadline) {
 		if _, err := st.f.cleanAll(); err != nil {
 			t.Fatal(err)
 		}
 		st.f.sealHead()
 	}
 	after := st.f.Stats()
-	if after.Garbage != 0 || after.Live != before.Live || after.Size < before.Size || after.Cleaned <= before.Cleaned {
+	if after.Garbage > padding || after.Live != before.Live || after.Size < before.Size || after.Cleaned <= before.Cleaned {
 		t.Errorf("before cleaning %+v, after %+v: want no garbage, the same live bytes, a file no smaller, segments cleaned", before, after)
 	}
 	if want := int64(300 * 1024); after.Live != want {
