@@ -124,7 +124,7 @@ func checkAccounting(t *testing.T, st *testStore) {
 }
 
 // TestFile_Model_Stats checks the space figures once overwrites are cleaned away: no garbage
-// is left (but the zeros that pad the last batch to a page with O_DIRECT), the live bytes are
+// is left (but the zeros that pad the last batches to a page with O_DIRECT), the live bytes are
 // those of the newest records, and the file did not shrink.
 func TestFile_Model_Stats(t *testing.T) {
 	st := openTestStore(t, storeOptions{path: filepath.Join(t.TempDir(), "stats.feox"), shards: 2})
@@ -133,7 +133,7 @@ func TestFile_Model_Stats(t *testing.T) {
 	}
 	st.flush()
 	before := st.f.Stats()
-	padding := int64((st.f.pad - 1) * sectorSize) // 0 without O_DIRECT
+	padding := int64(st.opts.shards) * int64((st.f.pad-1)*sectorSize) // a batch per shard; 0 without O_DIRECT
 	st.f.sealHead()
 	deadline := time.Now().Add(waitBound)
 	for st.f.Stats().Garbage > padding && time.Now().Before(deadline) {
