@@ -29,6 +29,9 @@ type pipelineFigures struct {
 	CompleteSeconds   *float64 `json:"complete_seconds"`
 	FileBytes         *float64 `json:"file_bytes"`
 	LiveBytes         *float64 `json:"live_bytes"`
+	AllocatedBytes    *float64 `json:"allocated_bytes"`
+	DiskBytesPerKey   *float64 `json:"disk_bytes_per_key"`
+	SpaceAmp          *float64 `json:"space_amplification"`
 	BytesWritten      *float64 `json:"bytes_written"`
 	BytesRead         *float64 `json:"bytes_read"`
 }
@@ -74,6 +77,9 @@ func pipelineOf(r *phaseResult) pipelineFigures {
 		CompleteSeconds:   secs(a.CompleteTime - b.CompleteTime),
 		FileBytes:         opt(float64(a.DiskBytes), a.DiskBytes > 0),
 		LiveBytes:         opt(float64(a.DiskLiveBytes), a.DiskBytes > 0),
+		AllocatedBytes:    opt(float64(a.DiskAllocatedBytes), a.DiskBytes > 0),
+		DiskBytesPerKey:   opt(a.DiskBytesPerKey, a.DiskBytesPerKey > 0),
+		SpaceAmp:          opt(a.SpaceAmplification, a.SpaceAmplification > 0),
 		BytesWritten:      opt(float64(a.BytesWritten-b.BytesWritten), a.DiskBytes > 0),
 		BytesRead:         opt(float64(a.BytesRead-b.BytesRead), a.DiskBytes > 0),
 	}
@@ -111,6 +117,7 @@ func na(v *float64, f func(float64) string) string {
 
 // Formatters for na.
 func fmtFloat1(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+func fmtFloat2(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 func fmtInt(v float64) string    { return strconv.FormatFloat(v, 'f', 0, 64) }
 func fmtPct(v float64) string    { return strconv.FormatFloat(v*100, 'f', 1, 64) + "%" }
 func fmtSecs(v float64) string   { return units.Duration(time.Duration(v * float64(time.Second))) }
@@ -206,8 +213,9 @@ func writeText(w io.Writer, pr *pointResult) error {
 	pt.add("write errors", na(p.WriteErrors, fmtInt))
 	pt.add("stage time", fmt.Sprintf("batch %s, coalesce %s, submit %s, complete %s (summed over shards)",
 		na(p.BatchSeconds, fmtSecs), na(p.CoalesceSeconds, fmtSecs), na(p.SubmitSeconds, fmtSecs), na(p.CompleteSeconds, fmtSecs)))
-	pt.add("disk", fmt.Sprintf("file %s, live %s, written %s, read %s", na(p.FileBytes, fmtSize),
-		na(p.LiveBytes, fmtSize), na(p.BytesWritten, fmtSize), na(p.BytesRead, fmtSize)))
+	pt.add("disk", fmt.Sprintf("file %s, allocated %s (%s B per key, %sx the live bytes), live %s, written %s, read %s",
+		na(p.FileBytes, fmtSize), na(p.AllocatedBytes, fmtSize), na(p.DiskBytesPerKey, fmtInt),
+		na(p.SpaceAmp, fmtFloat2), na(p.LiveBytes, fmtSize), na(p.BytesWritten, fmtSize), na(p.BytesRead, fmtSize)))
 	if pr.cfg.opts.Pipeline.DirectIO && !pr.cfg.mem {
 		state := "on"
 		if !r.after.DirectIO {

@@ -249,9 +249,11 @@ func (f *File) crashAt(point string) {
 
 // Stats are the data file's counters and space figures.
 type Stats struct {
-	// Size is the file's apparent size; Live the bytes of its live records; Free the bytes of
-	// its free segments; Garbage the bytes of replaced and deleted records not yet reclaimed.
-	Size, Live, Free, Garbage int64
+	// Size is the file's apparent size; Allocated the bytes the filesystem holds for it (as du
+	// reports them: erased segments are holes); Live the bytes of its live records; Free the
+	// bytes of its free segments; Garbage the bytes of replaced and deleted records not yet
+	// reclaimed.
+	Size, Allocated, Live, Free, Garbage int64
 	// Written and Read count the bytes written by batches and read back (values and the
 	// cleaner's reads); Syncs counts the batches' data syncs.
 	Written, Read, Syncs int64
@@ -271,5 +273,8 @@ func (f *File) Stats() Stats {
 		Moved: f.moves.Load(), DirectIO: f.file.Direct().On,
 	}
 	st.Free, st.Garbage = f.space()
+	if n, err := f.file.Allocated(); err == nil {
+		st.Allocated = n
+	}
 	return st
 }

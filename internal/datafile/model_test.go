@@ -146,6 +146,10 @@ func TestFile_Model_Stats(t *testing.T) {
 	if after.Garbage > padding || after.Live != before.Live || after.Size < before.Size || after.Cleaned <= before.Cleaned {
 		t.Errorf("before cleaning %+v, after %+v: want no garbage, the same live bytes, a file no smaller, segments cleaned", before, after)
 	}
+	if after.Allocated < after.Live || before.Allocated < before.Live+before.Garbage {
+		t.Errorf("allocated %d bytes for %d live (before cleaning: %d for %d live and %d garbage)",
+			after.Allocated, after.Live, before.Allocated, before.Live, before.Garbage)
+	}
 	if want := int64(300 * 1024); after.Live != want {
 		t.Errorf("live %d bytes, want %d (300 records of 2 sectors)", after.Live, want)
 	}

@@ -8,7 +8,7 @@ import (
 )
 
 // TestOpen_FileSize ensures a new file is at least Config.FileSize (rounded up to 4 KiB, at
-// least 1 MiB) and at most 1 MiB + 64 KiB more, as the public contract states.
+// least 1 MiB) and at most 1 MiB + 64 KiB more, as the public contract states, and sparse.
 func TestOpen_FileSize(t *testing.T) {
 	for _, size := range []int64{0, 1, 4096, 1<<20 - 100, 1 << 20, 1<<20 + 1, 3<<20 - 100, 3 << 20, 64<<20 + 4097, 1 << 30} {
 		floor := max((size+4095)/4096*4096, 1<<20)
@@ -16,6 +16,9 @@ func TestOpen_FileSize(t *testing.T) {
 		got := st.f.Stats().Size
 		if got < floor || got > floor+1<<20+64<<10 {
 			t.Errorf("FileSize %d: file of %d bytes, want [%d, %d]", size, got, floor, floor+1<<20+64<<10)
+		}
+		if a := st.f.Stats().Allocated; a >= 1<<20 {
+			t.Errorf("FileSize %d: a new file takes %d bytes on disk, want it sparse", size, a)
 		}
 		if (got-format.DataStart)%segBytes != 0 {
 			t.Errorf("FileSize %d: file of %d bytes is not the header and whole segments", size, got)

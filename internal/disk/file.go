@@ -269,6 +269,11 @@ func (f *File) ReadAt(p []byte, off int64) error {
 	return nil
 }
 
+// Allocated returns the bytes the filesystem has allocated to the file, as du reports them:
+// holes (punched, or never written in a sparse file) do not count, space reserved by Grow
+// does. Where the platform does not tell, it returns the file's size.
+func (f *File) Allocated() (int64, error) { return allocated(f.f) }
+
 // Fd returns the buffered file descriptor, for I/O backends that issue their own system
 // calls.
 func (f *File) Fd() uintptr { return f.f.Fd() }

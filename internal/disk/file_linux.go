@@ -206,3 +206,11 @@ func sameFile(a, b *os.File) (bool, error) {
 	}
 	return sa.Dev == sb.Dev && sa.Ino == sb.Ino, nil
 }
+
+func allocated(f *os.File) (int64, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return 0, err
+	}
+	return st.Blocks * 512, nil // st_blocks counts 512-byte units whatever the block size
+}

@@ -40,3 +40,11 @@ func isNoSpace(err error) bool { return errors.Is(err, syscall.ENOSPC) }
 
 // punch is not available here: callers zero what they must instead.
 func punch(*os.File, int64, int64) error { return errors.ErrUnsupported }
+
+func allocated(f *os.File) (int64, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}

@@ -54,6 +54,13 @@ type Stats struct {
 	DiskFreeBytes, DiskGarbageBytes, SegmentsCleaned, RecordsMoved int64
 	Fragmentation                                                  float64
 
+	// DiskAllocatedBytes is what the data file takes on disk, as du reports it (erased
+	// segments are holes; a new file is sparse, and the file grows by reserving space); 0 in
+	// memory-only mode. DiskBytesPerKey is DiskAllocatedBytes over Keys, and
+	// SpaceAmplification DiskAllocatedBytes over DiskLiveBytes (0 when either is 0).
+	DiskAllocatedBytes                  int64
+	DiskBytesPerKey, SpaceAmplification float64
+
 	// DirectIO reports that batches go to the data file with O_DIRECT (Pipeline.DirectIO was
 	// asked for and the filesystem allows it); false in memory-only mode.
 	DirectIO bool
@@ -134,6 +141,13 @@ func (s *Store) Stats() Stats {
 		st.DirectIO = d.DirectIO
 		if total := st.DiskLiveBytes + st.DiskGarbageBytes; total > 0 {
 			st.Fragmentation = float64(st.DiskGarbageBytes) / float64(total)
+		}
+		st.DiskAllocatedBytes = d.Allocated
+		if st.Keys > 0 {
+			st.DiskBytesPerKey = float64(d.Allocated) / float64(st.Keys)
+		}
+		if d.Live > 0 {
+			st.SpaceAmplification = float64(d.Allocated) / float64(d.Live)
 		}
 		st.SegmentsCleaned, st.RecordsMoved = d.Cleaned, d.Moved
 		st.CacheMisses = c.diskReads.Value()
