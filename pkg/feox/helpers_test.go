@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/feoxdb/feox-go/internal/disk"
 	"github.com/feoxdb/feox-go/pkg/feox"
 )
 
@@ -36,7 +37,37 @@ func openIO(opts feox.Options) (*feox.Store, error) {
 	return st, err
 }
 
-// openStore opens a memory-only store with opts and closes it when the test ends.
+// withTestIO returns opts with the I/O backend chosen by testIOEnv when opts leaves it at
+// IOAuto, as openIO does.
+func withTestIO(opts feox.Options) (feox.Options, error) {
+	if opts.Pipeline.IO != feox.IOAuto {
+		return opts, nil
+	}
+	switch v := os.Getenv(testIOEnv); v {
+	case "uring":
+		opts.Pipeline.IO = feox.IOUring
+	case "pwrite":
+		opts.Pipeline.IO = feox.IOPwrite
+	case "direct":
+		opts.Pipeline.IO, opts.Pipeline.DirectIO = feox.IOUring, true
+	case "", "auto":
+	default:
+		return opts, fmt.Errorf("%s=%q: want uring, pwrite, direct or auto", testIOEnv, v)
+	}
+	return opts, nil
+}
+
+// openHooksIO is feox.OpenWithHooks with the I/O backend chosen by testIOEnv.
+func openHooksIO(opts feox.Options, wrap func(int, disk.Writer, *disk.File) (disk.Writer, error),
+	crash func(string)) (*feox.Store, error) {
+	opts, err := withTestIO(opts)
+	if err != nil {
+		return nil, err
+	}
+	return feox.OpenWithHooks(opts, wrap, crash)
+}
+
+// openStore opens a store with opts (openIO) and closes it when the test ends.
 func openStore(tb testing.TB, opts feox.Options) *feox.Store {
 	tb.Helper()
 	s, err := openIO(opts)
@@ -132,4 +163,32 @@ func recordOverhead(tb testing.TB) int64 {
 		tb.Fatalf("MemoryUsage after one 1-byte key and 1-byte value = %d, want at least 2", c+2)
 	}
 	return c
+}
+
+// storeContents returns every key and value of st.
+func storeContents(st *feox.Store) map[string]string {
+	m := map[string]string{}
+	for k, v := range st.Scan(nil, nil) {
+		m[string(k)] = string(v)
+	}
+	return m
+}
+
+// diffContents describes the first difference between two contents, or returns "".
+func diffContents(got, want map[string]string) string {
+	for k, v := range want {
+		g, ok := got[k]
+		switch {
+		case !ok:
+			return fmt.Sprintf("key %q missing (want %.24q)", k, v)
+		case g != v:
+			return fmt.Sprintf("key %q = %.24q (%d bytes), want %.24q (%d bytes)", k, g, len(g), v, len(v))
+		}
+	}
+	for k, v := range got {
+		if _, ok := want[k]; !ok {
+			return fmt.Sprintf("unexpected key %q = %.24q", k, v)
+		}
+	}
+	return ""
 }

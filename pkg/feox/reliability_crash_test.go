@@ -17,6 +17,7 @@ package feox_test
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -30,6 +31,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/feoxdb/feox-go/internal/crashtest"
 	"github.com/feoxdb/feox-go/internal/datafile"
 	"github.com/feoxdb/feox-go/pkg/feox"
 )
@@ -143,15 +145,10 @@ func TestReliability_CrashMatrix(t *testing.T) {
 		return
 	}
 	perPoint, random := 5, 10
-	if n := envInt("FEOX_CRASH_LONG", 0); n > 0 {
+	if n := crashtest.Count(crashLongEnv, 0); n > 0 {
 		perPoint, random = n, n
 	}
-	seed, _ := envSeed(t, "FEOX_REL_SEED")
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("replay with: FEOX_REL_SEED=%d go test -race -run '^TestReliability_CrashMatrix$' ./pkg/feox/", seed)
-		}
-	})
+	seed := crashtest.Seed(t, crashSeedEnv)
 	r := rand.New(rand.NewPCG(seed, 3))
 	var runs []relCrashRun
 	points := append(datafile.CrashPoints(), pointMidBatch, pointBeforeSync)
@@ -279,3 +276,164 @@ func verifyRelReopen(t *testing.T, path string, h relHistory, what string) int64
 	}
 	return torn
 }
+
+// relKeys is the number of keys of the crash and power-loss sequences.
+const relKeys = 120
+
+// relOp is one operation of the sequence the crash and power-loss tests replay.
+type relOp struct {
+	kind  byte // 'p' put, 't' put with a 1-hour TTL, 'd' delete, 'u' UpdateTTL 1 hour, 'P' Persist
+	key   string
+	value string
+}
+
+// relOps returns the seeded operation sequence; maxValue bounds the value length.
+func relOps(seed uint64, maxValue int) func() relOp {
+	r := rand.New(rand.NewPCG(seed, 0xfe0c))
+	i := 0
+	return func() relOp {
+		defer func() { i++ }()
+		op := relOp{key: fmt.Sprintf("rel-%03d", r.IntN(relKeys))}
+		switch p := r.IntN(100); {
+		case p < 15:
+			op.kind = 'd'
+		case p < 20:
+			op.kind = 'u'
+		case p < 24:
+			op.kind = 'P'
+		case p < 36:
+			op.kind = 't'
+		default:
+			op.kind = 'p'
+		}
+		if op.kind == 'p' || op.kind == 't' {
+			op.value = fmt.Sprintf("v%d-%s", i, strings.Repeat(string(rune('a'+i%26)), r.IntN(maxValue)))
+		}
+		return op
+	}
+}
+
+// relTTL is the TTL of the sequence's expiring writes: long enough never to pass in a test.
+const relTTL = time.Hour
+
+// applyRelOp applies op to st. Errors the sequence expects (ErrNotFound of a delete or TTL
+// change of an absent key) are not errors.
+func applyRelOp(st *feox.Store, op relOp) error {
+	k := []byte(op.key)
+	var err error
+	switch op.kind {
+	case 'p':
+		_, err = st.Insert(k, []byte(op.value))
+	case 't':
+		_, err = st.InsertWithTTL(k, []byte(op.value), relTTL)
+	case 'd':
+		err = st.Delete(k)
+	case 'u':
+		err = st.UpdateTTL(k, relTTL)
+	case 'P':
+		err = st.Persist(k)
+	}
+	if errors.Is(err, feox.ErrNotFound) && op.kind != 'p' && op.kind != 't' {
+		err = nil
+	}
+	return err
+}
+
+// relState is the state of one key: absent, or a value with or without an expiry.
+type relState struct {
+	present bool
+	value   string
+	ttl     bool
+}
+
+func (s relState) String() string {
+	if !s.present {
+		return "absent"
+	}
+	return fmt.Sprintf("%.24q (%d bytes, ttl %v)", s.value, len(s.value), s.ttl)
+}
+
+// relHistory is what a crash may leave of every key: its state after the operations a Flush
+// covered, and every state it took after them.
+type relHistory struct {
+	at    map[string]relState
+	later map[string][]relState
+}
+
+// replayRel replays the first total operations of the sequence; the first flushed of them were
+// covered by a Flush.
+func replayRel(seed uint64, maxValue, flushed, total int) relHistory {
+	h := relHistory{at: map[string]relState{}, later: map[string][]relState{}}
+	cur := map[string]relState{}
+	next := relOps(seed, maxValue)
+	for i := range total {
+		op := next()
+		s := cur[op.key]
+		switch op.kind {
+		case 'p', 't':
+			s = relState{present: true, value: op.value, ttl: op.kind == 't'}
+		case 'd':
+			s = relState{}
+		case 'u':
+			s.ttl = s.present
+		case 'P':
+			s.ttl = false
+		}
+		cur[op.key] = s
+		if i < flushed {
+			h.at[op.key] = s
+		} else {
+			h.later[op.key] = append(h.later[op.key], s)
+		}
+	}
+	return h
+}
+
+// verifyRel checks a recovered store against h: every key holds its flushed state or a later
+// one (with a matching expiry), and no key outside the sequence exists.
+func verifyRel(st *feox.Store, h relHistory) error {
+	for i := range relKeys {
+		k := fmt.Sprintf("rel-%03d", i)
+		v, err := st.Get([]byte(k))
+		if err != nil && !errors.Is(err, feox.ErrNotFound) {
+			return fmt.Errorf("Get(%s): %v", k, err)
+		}
+		got := relState{present: err == nil, value: string(v)}
+		if got.present {
+			ttl, err := st.TTL([]byte(k))
+			switch {
+			case err != nil:
+				return fmt.Errorf("TTL(%s) of a present key: %v", k, err)
+			case ttl == feox.NoExpiry:
+			case ttl > 0 && ttl <= relTTL:
+				got.ttl = true
+			default:
+				return fmt.Errorf("TTL(%s) = %v, want NoExpiry or in (0, %v]", k, ttl, relTTL)
+			}
+		}
+		ok := got == h.at[k]
+		for _, s := range h.later[k] {
+			ok = ok || got == s
+		}
+		if !ok {
+			return fmt.Errorf("key %s recovered as %v; flushed state %v, %d later states %v",
+				k, got, h.at[k], len(h.later[k]), h.later[k])
+		}
+	}
+	n := 0
+	for k := range st.Scan(nil, nil) {
+		if !bytes.HasPrefix(k, []byte("rel-")) || len(k) != 7 {
+			return fmt.Errorf("recovered a key that was never written: %q", k)
+		}
+		n++
+	}
+	if st.Len() != n {
+		return fmt.Errorf("Len = %d, Scan yields %d keys", st.Len(), n)
+	}
+	return nil
+}
+
+const (
+	crashLongEnv = "FEOX_CRASH_LONG"
+	crashSeedEnv = "FEOX_CRASH_SEED"
+)

@@ -11,7 +11,7 @@ package feox_test
 // RLIMIT_FSIZE checks ErrStoreFull against a real refusal to grow the file.
 //
 // Long mode: FEOX_FAULT_ROUNDS=N runs N rounds of TestReliability_Fault_Random (default 3);
-// FEOX_FAULT_SEED=S replays the round of seed S.
+// FEOX_FAULT_SEED=S replays the rounds from seed S (a failure logs the command).
 
 import (
 	"errors"
@@ -29,6 +29,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/feoxdb/feox-go/internal/crashtest"
 	"github.com/feoxdb/feox-go/internal/disk"
 	"github.com/feoxdb/feox-go/pkg/feox"
 )
@@ -291,19 +292,11 @@ func TestReliability_Fault_CloseDuringFault(t *testing.T) {
 // checks that every Flush either succeeds or returns one of the injected errors, and that a
 // Flush after the faults stop, a Close and a reopen leave exactly the written contents.
 func TestReliability_Fault_Random(t *testing.T) {
-	rounds := envInt("FEOX_FAULT_ROUNDS", 3)
-	first, fixed := envSeed(t, "FEOX_FAULT_SEED")
-	if fixed {
-		rounds = 1
-	}
+	rounds := crashtest.Count("FEOX_FAULT_ROUNDS", 3)
+	first := crashtest.Seed(t, "FEOX_FAULT_SEED")
 	for round := range rounds {
 		seed := first + uint64(round)
 		t.Run(fmt.Sprintf("round=%d", round), func(t *testing.T) {
-			defer func() {
-				if t.Failed() {
-					t.Logf("replay with: FEOX_FAULT_SEED=%d go test -race -run '^TestReliability_Fault_Random$' ./pkg/feox/", seed)
-				}
-			}()
 			r := rand.New(rand.NewPCG(seed, 2))
 			path := filepath.Join(t.TempDir(), "random.feox")
 			fs := &faultSet{}
@@ -699,4 +692,17 @@ func checkSnapshot(t *testing.T, path string, m faultModel, when string) {
 	if d := diffContents(storeContents(st), m); d != "" {
 		t.Fatalf("%s: a copy taken after a successful Flush: %s", when, d)
 	}
+}
+
+// flushUntilOK calls Flush until it succeeds (failed batches are retried after a backoff),
+// up to 100 times, and fails t if it never does.
+func flushUntilOK(t *testing.T, st *feox.Store) {
+	t.Helper()
+	var err error
+	for range 100 {
+		if err = st.Flush(); err == nil {
+			return
+		}
+	}
+	t.Fatalf("Flush never succeeded: %v", err)
 }

@@ -34,9 +34,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/feoxdb/feox-go/internal/crashtest"
 	"github.com/feoxdb/feox-go/internal/datafile"
 	"github.com/feoxdb/feox-go/pkg/feox"
 )
+
+// bankSeedEnv names the environment variable that replays the in-process bank tests.
+const bankSeedEnv = "FEOX_BANK_SEED"
 
 const (
 	bankLedgers  = 4
@@ -197,7 +201,7 @@ func runBank(st *feox.Store, seed uint64, stop <-chan struct{}) error {
 // TestReliability_Bank_ReopenCycles transfers between accounts while readers check the total,
 // and closes and reopens the store between rounds: every reopen finds the exact balances.
 func TestReliability_Bank_ReopenCycles(t *testing.T) {
-	seed, _ := envSeed(t, "FEOX_REL_SEED")
+	seed := crashtest.Seed(t, bankSeedEnv)
 	r := rand.New(rand.NewPCG(seed, 6))
 	opts := feox.Options{Path: filepath.Join(t.TempDir(), "bank.feox"), FileSize: 1 << 20, MaxMemory: 64 << 10,
 		Pipeline: feox.PipelineOptions{Shards: 1 + r.IntN(3), BatchEntries: 1 + r.IntN(64), FlushInterval: time.Millisecond}}
@@ -249,7 +253,7 @@ func TestReliability_Bank_ReopenCycles(t *testing.T) {
 // counter per account; at quiescent points (no transfer running) the total is intact, and
 // after a Flush, a Close and a reopen every counter is exactly as before.
 func TestReliability_Bank_IncrementPairs(t *testing.T) {
-	seed, _ := envSeed(t, "FEOX_REL_SEED")
+	seed := crashtest.Seed(t, bankSeedEnv)
 	opts := feox.Options{Path: filepath.Join(t.TempDir(), "pairs.feox"), FileSize: 1 << 20,
 		Pipeline: feox.PipelineOptions{Shards: 2, BatchEntries: 16, FlushInterval: time.Millisecond}}
 	st, err := openIO(opts)
@@ -394,13 +398,8 @@ func TestReliability_Bank_Crash(t *testing.T) {
 	if os.Getenv(bankEnvPath) != "" {
 		return
 	}
-	files := envInt("FEOX_BANK_LONG", 2)
-	seed, _ := envSeed(t, "FEOX_REL_SEED")
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("replay with: FEOX_REL_SEED=%d go test -race -run '^TestReliability_Bank_Crash$' ./pkg/feox/", seed)
-		}
-	})
+	files := 2 * crashtest.Count(crashLongEnv, 1)
+	seed := crashtest.Seed(t, crashSeedEnv)
 	r := rand.New(rand.NewPCG(seed, 8))
 	exe, err := os.Executable()
 	if err != nil {
