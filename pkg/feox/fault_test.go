@@ -8,7 +8,8 @@ package feox_test
 // own and a later Flush succeeds, that a reopened store (and a copy of the file taken after a
 // successful Flush, which is what a crash leaves) holds exactly what was written, and that
 // deletes covered by a Flush survive retries of older failed writes. A child process under
-// RLIMIT_FSIZE checks ErrStoreFull against a real refusal to grow the file.
+// RLIMIT_FSIZE (internal/crashtest runs it) checks ErrStoreFull against a real refusal to grow
+// the file.
 //
 // Long mode: FEOX_FAULT_ROUNDS=N runs N rounds of TestReliability_Fault_Random (default 3);
 // FEOX_FAULT_SEED=S replays the rounds from seed S (a failure logs the command).
@@ -19,7 +20,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -359,25 +359,20 @@ func TestReliability_Fault_Random(t *testing.T) {
 	}
 }
 
-const (
-	fsizeEnvPath = "FEOX_REL_FSIZE_PATH"
-	fsizeEnvMode = "FEOX_REL_FSIZE_MODE"
-)
+// fsizeChild is the child process of the tests that need the filesystem to refuse to grow the
+// data file: it runs fsizeScenario in Mode on the file at Path under a file size limit
+// (RLIMIT_FSIZE; Go ignores SIGXFSZ, so the system calls fail with EFBIG).
+type fsizeChild struct {
+	Path, Mode string
+}
 
-// TestReliabilityFsizeChild is the child of the tests that need the filesystem to refuse to
-// grow the data file: it runs under a file size limit (RLIMIT_FSIZE; Go ignores SIGXFSZ, so
-// the system calls fail with EFBIG) and prints "OK" or "E <reason>".
-func TestReliabilityFsizeChild(t *testing.T) {
-	path := os.Getenv(fsizeEnvPath)
-	if path == "" {
-		return // not a child
+func (f fsizeChild) String() string { return "mode " + f.Mode }
+
+// run is the child's body.
+func (f fsizeChild) run(c *crashtest.Child) {
+	if err := fsizeScenario(f.Path, f.Mode); err != nil {
+		c.Fail(err)
 	}
-	if err := fsizeScenario(path, os.Getenv(fsizeEnvMode)); err != nil {
-		fmt.Println("E", err)
-		os.Exit(3)
-	}
-	fmt.Println("OK")
-	os.Exit(0)
 }
 
 // fsizeScenario fills a 1 MiB store past its size while the file may not grow beyond 1.125
@@ -469,17 +464,11 @@ func fsizeScenario(path, mode string) error {
 	return nil
 }
 
-// runFsizeChild runs TestReliabilityFsizeChild in mode and fails t unless it prints OK.
+// runFsizeChild runs the fsizeChild of t's test in mode; t fails unless its scenario passes.
 func runFsizeChild(t *testing.T, mode string) {
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe, "-test.run=^TestReliabilityFsizeChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), fsizeEnvPath+"="+filepath.Join(t.TempDir(), "full.feox"), fsizeEnvMode+"="+mode)
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "OK") {
-		t.Fatalf("child: %v\n%s", err, out)
+	t.Helper()
+	if res := crashtest.Run(t, fsizeChild{Path: filepath.Join(t.TempDir(), "full.feox"), Mode: mode}, crashtest.Options{}); res.Killed {
+		t.Fatalf("the child of mode %s was killed", mode)
 	}
 }
 
@@ -487,9 +476,8 @@ func runFsizeChild(t *testing.T, mode string) {
 // file: Flush returns ErrStoreFull, reads keep working, and once the filesystem lets the file
 // grow again a Flush succeeds and a reopen finds exactly the contents.
 func TestReliability_Fault_GrowRefusedIsStoreFull(t *testing.T) {
-	if os.Getenv(fsizeEnvPath) == "" {
-		runFsizeChild(t, "grow")
-	}
+	crashtest.AsChild(t, fsizeChild.run)
+	runFsizeChild(t, "grow")
 }
 
 // TestReliability_Fault_StoreFullHealsByDeleting makes the store full (ErrStoreFull) and then
@@ -497,9 +485,8 @@ func TestReliability_Fault_GrowRefusedIsStoreFull(t *testing.T) {
 // need room, and there is room for them: a Flush must then succeed, and a reopen find exactly
 // the remaining keys.
 func TestReliability_Fault_StoreFullHealsByDeleting(t *testing.T) {
-	if os.Getenv(fsizeEnvPath) == "" {
-		runFsizeChild(t, "delete")
-	}
+	crashtest.AsChild(t, fsizeChild.run)
+	runFsizeChild(t, "delete")
 }
 
 // TestReliability_Fault_DeleteOvertakesFailedWrite fails a batch holding an overwrite of a key

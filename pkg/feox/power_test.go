@@ -198,10 +198,10 @@ func TestReliability_PowerLoss(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		next := relOps(opSeed, powerMaxValue)
+		next := crashOps(opSeed, powerMaxValue)
 		flushed, done := 0, 0
 		for done < powerMaxOps && !pl.cut.Load() {
-			if err := applyRelOp(st, next()); err != nil {
+			if err := next().apply(st); err != nil {
 				t.Fatal(err)
 			}
 			done++
@@ -224,12 +224,12 @@ func TestReliability_PowerLoss(t *testing.T) {
 			t.Fatalf("cut %d: copying the image: %v", cut, pl.cutErr)
 		}
 		modes[pl.mode]++
-		h := replayRel(opSeed, powerMaxValue, flushed, done)
+		h := crashHistory(opSeed, powerMaxValue, flushed, done)
 		total.unsynced += pl.stats.unsynced
 		total.reverted += pl.stats.reverted
 		what := fmt.Sprintf("cut %d (ops seed %d, %+v, %d of %d ops flushed, %s: %d of %d unsynced sector writes reverted)",
 			cut, opSeed, opts.Pipeline, flushed, done, pl.mode, pl.stats.reverted, pl.stats.unsynced)
-		torn += verifyRelReopen(t, img, h, what)
+		torn += checkReopens(t, img, h, what)
 	}
 	t.Logf("%d power cuts (%v): %d of %d unsynced sector writes reverted, %d torn records skipped at reopen",
 		cuts, modes, total.reverted, total.unsynced, torn)
