@@ -1,6 +1,9 @@
 package crashtest
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // History is what a crash may leave of each key that a sequence of operations wrote: the state
 // the key had after the operations a reported Flush covered, or any state it took after them.
@@ -38,7 +41,14 @@ func (h *History[S]) Check(key string, got S) error {
 			return nil
 		}
 	}
-	shown := later[:min(len(later), 4)]
-	return fmt.Errorf("key %s recovered as %v: its flushed state is %v, and its %d later states (the first shown) %v",
-		key, got, want, len(later), shown)
+	msg := fmt.Sprintf("key %s recovered as %v; the flushed writes left it %v", key, got, want)
+	switch {
+	case len(later) == 0:
+		msg += ", and no later write touched it"
+	case len(later) <= 4:
+		msg += fmt.Sprintf(", and the %d later writes %v", len(later), later)
+	default:
+		msg += fmt.Sprintf(", and the %d later writes %v ...", len(later), later[:4])
+	}
+	return errors.New(msg)
 }
