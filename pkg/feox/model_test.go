@@ -566,11 +566,15 @@ func sameKVs(a, b []feox.KV) bool {
 	})
 }
 
+// modelSeedEnv names the environment variable that replays the model tests with a seed; a
+// failing test logs the command.
+const modelSeedEnv = "FEOX_SEED"
+
 // TestStore_Model runs goroutines that each do random operations of every kind on their own
 // keys, checking every result against a sequential model of those keys.
 func TestStore_Model(t *testing.T) {
 	const workers, steps = 4, 2500
-	seed := crashtest.Seed(t, "FEOX_SEED")
+	seed := crashtest.Seed(t, modelSeedEnv)
 	s := openStore(t, feox.Options{TTLSweepInterval: 3 * time.Millisecond})
 	m := newModel()
 	var wg sync.WaitGroup
@@ -595,7 +599,7 @@ func TestStore_Model(t *testing.T) {
 // (MemoryUsage = sum of key and value bytes + a fixed overhead per key).
 func TestStore_Model_SharedKeys(t *testing.T) {
 	const workers, steps = 4, 3000
-	seed := crashtest.Seed(t, "FEOX_SEED")
+	seed := crashtest.Seed(t, modelSeedEnv)
 	c := recordOverhead(t)
 	s := openStore(t, feox.Options{TTLSweepInterval: 3 * time.Millisecond})
 	keys := make([][]byte, 24)
