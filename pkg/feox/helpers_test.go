@@ -22,13 +22,18 @@ const waitBound = 10 * time.Second
 // Pipeline.DirectIO). CI runs the suite once per value.
 const testIOEnv = "FEOX_TEST_IO"
 
-// openIO is feox.Open with the I/O backend chosen by testIOEnv when opts leaves it at IOAuto.
-func openIO(opts feox.Options) (*feox.Store, error) {
+// openIO is feox.Open with the I/O backend chosen by testIOEnv (openHooksIO).
+func openIO(opts feox.Options) (*feox.Store, error) { return openHooksIO(opts, nil, nil) }
+
+// openHooksIO is feox.OpenWithHooks with the I/O backend chosen by testIOEnv when opts leaves
+// it at IOAuto. With testIOEnv "direct" it fails unless the store writes with O_DIRECT.
+func openHooksIO(opts feox.Options, wrap func(int, disk.Writer, *disk.File) (disk.Writer, error),
+	crash func(string)) (*feox.Store, error) {
 	opts, err := withTestIO(opts)
 	if err != nil {
 		return nil, err
 	}
-	st, err := feox.Open(opts)
+	st, err := feox.OpenWithHooks(opts, wrap, crash)
 	if err == nil && opts.Path != "" && opts.Pipeline.DirectIO && !st.Stats().DirectIO && os.Getenv(testIOEnv) == "direct" {
 		// The suite asked for direct writes; running it buffered would test nothing new.
 		st.Close()
@@ -38,7 +43,7 @@ func openIO(opts feox.Options) (*feox.Store, error) {
 }
 
 // withTestIO returns opts with the I/O backend chosen by testIOEnv when opts leaves it at
-// IOAuto, as openIO does.
+// IOAuto.
 func withTestIO(opts feox.Options) (feox.Options, error) {
 	if opts.Pipeline.IO != feox.IOAuto {
 		return opts, nil
@@ -55,16 +60,6 @@ func withTestIO(opts feox.Options) (feox.Options, error) {
 		return opts, fmt.Errorf("%s=%q: want uring, pwrite, direct or auto", testIOEnv, v)
 	}
 	return opts, nil
-}
-
-// openHooksIO is feox.OpenWithHooks with the I/O backend chosen by testIOEnv.
-func openHooksIO(opts feox.Options, wrap func(int, disk.Writer, *disk.File) (disk.Writer, error),
-	crash func(string)) (*feox.Store, error) {
-	opts, err := withTestIO(opts)
-	if err != nil {
-		return nil, err
-	}
-	return feox.OpenWithHooks(opts, wrap, crash)
 }
 
 // openStore opens a store with opts (openIO) and closes it when the test ends.
