@@ -514,16 +514,7 @@ func TestReliability_Fault_DeleteOvertakesFailedWrite(t *testing.T) {
 			mu.Unlock()
 		}
 	}
-	st, err := openHooksIO(feox.Options{Path: path, FileSize: 1 << 20, TTLSweepInterval: -1,
-		Pipeline: feox.PipelineOptions{Shards: 1, BatchEntries: 1, FlushInterval: time.Millisecond}}, fs.wrap, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	mustInsert(t, st, "victim", "old")
-	if err := st.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	st := openVictimStore(t, path, fs, 1, time.Millisecond)
 	accepted := st.Stats().WritesBuffered
 	fs.held.Store(true)
 	mustInsert(t, st, "victim", "new") // its batch is held, then fails
@@ -554,30 +545,14 @@ func TestReliability_Fault_DeleteOvertakesFailedWrite(t *testing.T) {
 	mu.Lock()
 	images := append([][]byte{afterFlush}, snaps...)
 	mu.Unlock()
-	check := func(what, p string) {
-		t.Helper()
-		st2, err := openIO(feox.Options{Path: p})
-		if err != nil {
-			t.Fatalf("%s: Open: %v", what, err)
-		}
-		v, err := st2.Get([]byte("victim"))
-		st2.Close()
-		if !errors.Is(err, feox.ErrNotFound) {
-			t.Errorf("%s: the deleted key holds %q (%v): its delete, covered by a Flush, was undone", what, v, err)
-		}
-	}
 	for i, img := range images {
-		cp := filepath.Join(t.TempDir(), "crash.feox")
-		if err := os.WriteFile(cp, img, 0o644); err != nil {
-			t.Fatal(err)
-		}
 		what := "a crash right after the Flush"
 		if i > 0 {
 			what = fmt.Sprintf("a crash after sector write %d of %d of the next batch", i, len(images)-1)
 		}
-		check(what, cp)
+		wantVictimGone(t, what, path, img)
 	}
-	check("Close and reopen", path)
+	wantVictimGone(t, "Close and reopen", path, nil)
 }
 
 // TestReliability_Fault_RecreatedAfterFailedDelete deletes a durable key in a batch that
@@ -588,16 +563,7 @@ func TestReliability_Fault_RecreatedAfterFailedDelete(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "recreated.feox")
 	fs := &faultSet{hold: make(chan struct{}), pause: make(chan struct{})}
 	// Batches close at 2 entries or at a Flush (or a retry), never on the timer.
-	st, err := openHooksIO(feox.Options{Path: path, FileSize: 1 << 20, TTLSweepInterval: -1,
-		Pipeline: feox.PipelineOptions{Shards: 1, BatchEntries: 2, FlushInterval: time.Hour}}, fs.wrap, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	mustInsert(t, st, "victim", "old")
-	if err := st.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	st := openVictimStore(t, path, fs, 2, time.Hour)
 	base, batches := st.Stats(), fs.batches.Load()
 	flushes := make(chan error, 3)
 	goFlush := func() { go func() { flushes <- st.Flush() }() }
@@ -639,23 +605,50 @@ func TestReliability_Fault_RecreatedAfterFailedDelete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	crashed := filepath.Join(t.TempDir(), "crashed.feox")
-	if err := os.WriteFile(crashed, snapshot, 0o644); err != nil {
-		t.Fatal(err)
-	}
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []struct{ what, path string }{{"a crash right after the Flush", crashed}, {"Close and reopen", path}} {
-		st2, err := openIO(feox.Options{Path: c.path})
-		if err != nil {
+	wantVictimGone(t, "a crash right after the Flush", path, snapshot)
+	wantVictimGone(t, "Close and reopen", path, nil)
+}
+
+// openVictimStore opens a store of one shard at path whose batches go through fs and close at
+// batchEntries entries, at a Flush or after flushInterval, and makes the key "victim" durable
+// with the value "old". The store is closed when the test ends.
+func openVictimStore(t *testing.T, path string, fs *faultSet, batchEntries int, flushInterval time.Duration) *feox.Store {
+	t.Helper()
+	st, err := openHooksIO(feox.Options{Path: path, FileSize: 1 << 20, TTLSweepInterval: -1,
+		Pipeline: feox.PipelineOptions{Shards: 1, BatchEntries: batchEntries, FlushInterval: flushInterval}}, fs.wrap, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	mustInsert(t, st, "victim", "old")
+	if err := st.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// wantVictimGone opens image, a copy of the data file at path, or the file itself when image
+// is nil, and fails t unless the key "victim" is absent: its delete, which a Flush covered,
+// must survive what happened (what).
+func wantVictimGone(t *testing.T, what, path string, image []byte) {
+	t.Helper()
+	if image != nil {
+		path = filepath.Join(t.TempDir(), "crash.feox")
+		if err := os.WriteFile(path, image, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		v, err := st2.Get([]byte("victim"))
-		st2.Close()
-		if !errors.Is(err, feox.ErrNotFound) {
-			t.Errorf("after %s, the deleted key holds %q (%v): no deletion record reached the disk", c.what, v, err)
-		}
+	}
+	st, err := openIO(feox.Options{Path: path})
+	if err != nil {
+		t.Fatalf("after %s: Open: %v", what, err)
+	}
+	v, err := st.Get([]byte("victim"))
+	st.Close()
+	if !errors.Is(err, feox.ErrNotFound) {
+		t.Errorf("after %s, the deleted key holds %q (%v): its delete, covered by a Flush, was undone", what, v, err)
 	}
 }
 
