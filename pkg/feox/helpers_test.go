@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/feoxdb/feox-go/internal/disk"
 	"github.com/feoxdb/feox-go/pkg/feox"
 )
 
@@ -21,13 +22,18 @@ const waitBound = 10 * time.Second
 // Pipeline.DirectIO). CI runs the suite once per value.
 const testIOEnv = "FEOX_TEST_IO"
 
-// openIO is feox.Open with the I/O backend chosen by testIOEnv when opts leaves it at IOAuto.
-func openIO(opts feox.Options) (*feox.Store, error) {
+// openIO is feox.Open with the I/O backend chosen by testIOEnv (openHooksIO).
+func openIO(opts feox.Options) (*feox.Store, error) { return openHooksIO(opts, nil, nil) }
+
+// openHooksIO is feox.OpenWithHooks with the I/O backend chosen by testIOEnv when opts leaves
+// it at IOAuto. With testIOEnv "direct" it fails unless the store writes with O_DIRECT.
+func openHooksIO(opts feox.Options, wrap func(int, disk.Writer, *disk.File) (disk.Writer, error),
+	crash func(string)) (*feox.Store, error) {
 	opts, err := withTestIO(opts)
 	if err != nil {
 		return nil, err
 	}
-	st, err := feox.Open(opts)
+	st, err := feox.OpenWithHooks(opts, wrap, crash)
 	if err == nil && opts.Path != "" && opts.Pipeline.DirectIO && !st.Stats().DirectIO && os.Getenv(testIOEnv) == "direct" {
 		// The suite asked for direct writes; running it buffered would test nothing new.
 		st.Close()
@@ -36,7 +42,27 @@ func openIO(opts feox.Options) (*feox.Store, error) {
 	return st, err
 }
 
-// openStore opens a memory-only store with opts and closes it when the test ends.
+// withTestIO returns opts with the I/O backend chosen by testIOEnv when opts leaves it at
+// IOAuto.
+func withTestIO(opts feox.Options) (feox.Options, error) {
+	if opts.Pipeline.IO != feox.IOAuto {
+		return opts, nil
+	}
+	switch v := os.Getenv(testIOEnv); v {
+	case "uring":
+		opts.Pipeline.IO = feox.IOUring
+	case "pwrite":
+		opts.Pipeline.IO = feox.IOPwrite
+	case "direct":
+		opts.Pipeline.IO, opts.Pipeline.DirectIO = feox.IOUring, true
+	case "", "auto":
+	default:
+		return opts, fmt.Errorf("%s=%q: want uring, pwrite, direct or auto", testIOEnv, v)
+	}
+	return opts, nil
+}
+
+// openStore opens a store with opts (openIO) and closes it when the test ends.
 func openStore(tb testing.TB, opts feox.Options) *feox.Store {
 	tb.Helper()
 	s, err := openIO(opts)
@@ -132,4 +158,32 @@ func recordOverhead(tb testing.TB) int64 {
 		tb.Fatalf("MemoryUsage after one 1-byte key and 1-byte value = %d, want at least 2", c+2)
 	}
 	return c
+}
+
+// storeContents returns every key and value of st.
+func storeContents(st *feox.Store) map[string]string {
+	m := map[string]string{}
+	for k, v := range st.Scan(nil, nil) {
+		m[string(k)] = string(v)
+	}
+	return m
+}
+
+// diffContents describes the first difference between two contents, or returns "".
+func diffContents(got, want map[string]string) string {
+	for k, v := range want {
+		g, ok := got[k]
+		switch {
+		case !ok:
+			return fmt.Sprintf("key %q missing (want %.24q)", k, v)
+		case g != v:
+			return fmt.Sprintf("key %q = %.24q (%d bytes), want %.24q (%d bytes)", k, g, len(g), v, len(v))
+		}
+	}
+	for k, v := range got {
+		if _, ok := want[k]; !ok {
+			return fmt.Sprintf("unexpected key %q = %.24q", k, v)
+		}
+	}
+	return ""
 }

@@ -8,15 +8,14 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/feoxdb/feox-go/internal/crashtest"
 	"github.com/feoxdb/feox-go/pkg/feox"
 )
 
@@ -567,30 +566,15 @@ func sameKVs(a, b []feox.KV) bool {
 	})
 }
 
-// seedFor returns the seed of a randomized test, taken from the FEOX_SEED environment
-// variable when it is set, and logs it if the test fails.
-func seedFor(t *testing.T) uint64 {
-	seed := rand.Uint64()
-	if env := os.Getenv("FEOX_SEED"); env != "" {
-		n, err := strconv.ParseUint(env, 10, 64)
-		if err != nil {
-			t.Fatalf("FEOX_SEED=%q: %v", env, err)
-		}
-		seed = n
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("reproduce with: FEOX_SEED=%d go test -race -run '^%s$' ./pkg/feox/", seed, t.Name())
-		}
-	})
-	return seed
-}
+// modelSeedEnv names the environment variable that replays the model tests with a seed; a
+// failing test logs the command.
+const modelSeedEnv = "FEOX_SEED"
 
 // TestStore_Model runs goroutines that each do random operations of every kind on their own
 // keys, checking every result against a sequential model of those keys.
 func TestStore_Model(t *testing.T) {
 	const workers, steps = 4, 2500
-	seed := seedFor(t)
+	seed := crashtest.Seed(t, modelSeedEnv)
 	s := openStore(t, feox.Options{TTLSweepInterval: 3 * time.Millisecond})
 	m := newModel()
 	var wg sync.WaitGroup
@@ -615,7 +599,7 @@ func TestStore_Model(t *testing.T) {
 // (MemoryUsage = sum of key and value bytes + a fixed overhead per key).
 func TestStore_Model_SharedKeys(t *testing.T) {
 	const workers, steps = 4, 3000
-	seed := seedFor(t)
+	seed := crashtest.Seed(t, modelSeedEnv)
 	c := recordOverhead(t)
 	s := openStore(t, feox.Options{TTLSweepInterval: 3 * time.Millisecond})
 	keys := make([][]byte, 24)

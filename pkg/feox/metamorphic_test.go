@@ -8,8 +8,9 @@ package feox_test
 // configuration to give the memory-only reference's results, operation by operation, and the
 // same final contents.
 //
-// FEOX_META_SEED=S replays seed S. FEOX_META_LONG=N runs N seeds over every combination of the
-// options (216 persistent configurations) with 3,000 operations each.
+// FEOX_META_SEED=S runs from seed S (a failure logs the command that replays it).
+// FEOX_META_LONG=N runs N seeds over every combination of the options (216 persistent
+// configurations) with 3,000 operations each.
 
 import (
 	"bytes"
@@ -23,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/feoxdb/feox-go/internal/crashtest"
 	"github.com/feoxdb/feox-go/pkg/feox"
 )
 
@@ -396,13 +398,10 @@ func runMeta(t *testing.T, cfg metaConfig, ops []metaOp) ([]string, error) {
 // the results with the memory-only reference.
 func TestReliability_Metamorphic(t *testing.T) {
 	seeds, n, all := 1, 1200, false
-	if l := envInt("FEOX_META_LONG", 0); l > 0 {
+	if l := crashtest.Count("FEOX_META_LONG", 0); l > 0 {
 		seeds, n, all = l, 3000, true
 	}
-	seed, fixed := envSeed(t, "FEOX_META_SEED")
-	if fixed {
-		seeds = 1
-	}
+	seed := crashtest.Seed(t, "FEOX_META_SEED")
 	cfgs := metaConfigs(all)
 	for s := range seeds {
 		seed := seed + uint64(s)
@@ -414,8 +413,7 @@ func TestReliability_Metamorphic(t *testing.T) {
 		for _, cfg := range cfgs[1:] {
 			got, err := runMeta(t, cfg, ops)
 			if err != nil {
-				t.Errorf("seed %d, config %s: %v\nreplay with: FEOX_META_SEED=%d go test -race -run '^TestReliability_Metamorphic$' ./pkg/feox/",
-					seed, cfg.name, err, seed)
+				t.Errorf("seed %d, config %s: %v", seed, cfg.name, err)
 				continue
 			}
 			if i := firstDiff(got, want); i >= 0 {
@@ -423,8 +421,8 @@ func TestReliability_Metamorphic(t *testing.T) {
 				if i < len(ops) {
 					what = fmt.Sprintf("op %d %v", i, ops[i])
 				}
-				t.Errorf("seed %d, config %s: %s:\n got  %s\n want %s (%s)\nreplay with: FEOX_META_SEED=%d go test -race -run '^TestReliability_Metamorphic$' ./pkg/feox/",
-					seed, cfg.name, what, at(got, i), at(want, i), cfgs[0].name, seed)
+				t.Errorf("seed %d, config %s: %s:\n got  %s\n want %s (%s)",
+					seed, cfg.name, what, at(got, i), at(want, i), cfgs[0].name)
 			}
 		}
 	}

@@ -9,34 +9,35 @@ package feox_test
 // (so that freed space is reused), and:
 //   - in-process, the store is closed and reopened between rounds; every reopen must find
 //     exactly the last balances, and readers check the total at every moment;
-//   - in child processes killed with SIGKILL at random crash points and moments, several
-//     times over the same file, every recovery must find ledgers whose total is intact and
-//     whose version is at least the one the last returned Flush covered.
+//   - in child processes (internal/crashtest) killed with SIGKILL at random crash points and
+//     moments, several times over the same file, every recovery must find ledgers whose total
+//     is intact and whose version is at least the one the last returned Flush covered.
 // A second in-process variant keeps one 8-byte counter per account and moves money with two
 // Increments; its total is checked at quiescent points, before and after a reopen.
 //
-// Long mode: FEOX_BANK_LONG=N runs N files of 4 kills each (default 2 files).
+// FEOX_BANK_SEED=S replays the in-process tests. The crash test takes the crash tests'
+// variables (crash_test.go): FEOX_CRASH_LONG=N runs 2N files of 4 kills each (default 2 files),
+// FEOX_CRASH_SEED=S replays a run; a failing test logs the whole command.
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/feoxdb/feox-go/internal/crashtest"
 	"github.com/feoxdb/feox-go/internal/datafile"
 	"github.com/feoxdb/feox-go/pkg/feox"
 )
+
+// bankSeedEnv names the environment variable that replays the in-process bank tests.
+const bankSeedEnv = "FEOX_BANK_SEED"
 
 const (
 	bankLedgers  = 4
@@ -197,7 +198,7 @@ func runBank(st *feox.Store, seed uint64, stop <-chan struct{}) error {
 // TestReliability_Bank_ReopenCycles transfers between accounts while readers check the total,
 // and closes and reopens the store between rounds: every reopen finds the exact balances.
 func TestReliability_Bank_ReopenCycles(t *testing.T) {
-	seed, _ := envSeed(t, "FEOX_REL_SEED")
+	seed := crashtest.Seed(t, bankSeedEnv)
 	r := rand.New(rand.NewPCG(seed, 6))
 	opts := feox.Options{Path: filepath.Join(t.TempDir(), "bank.feox"), FileSize: 1 << 20, MaxMemory: 64 << 10,
 		Pipeline: feox.PipelineOptions{Shards: 1 + r.IntN(3), BatchEntries: 1 + r.IntN(64), FlushInterval: time.Millisecond}}
@@ -249,7 +250,7 @@ func TestReliability_Bank_ReopenCycles(t *testing.T) {
 // counter per account; at quiescent points (no transfer running) the total is intact, and
 // after a Flush, a Close and a reopen every counter is exactly as before.
 func TestReliability_Bank_IncrementPairs(t *testing.T) {
-	seed, _ := envSeed(t, "FEOX_REL_SEED")
+	seed := crashtest.Seed(t, bankSeedEnv)
 	opts := feox.Options{Path: filepath.Join(t.TempDir(), "pairs.feox"), FileSize: 1 << 20,
 		Pipeline: feox.PipelineOptions{Shards: 2, BatchEntries: 16, FlushInterval: time.Millisecond}}
 	st, err := openIO(opts)
@@ -317,95 +318,70 @@ func TestReliability_Bank_IncrementPairs(t *testing.T) {
 	}
 }
 
-const (
-	bankEnvPath  = "FEOX_REL_BANK_PATH"
-	bankEnvSeed  = "FEOX_REL_BANK_SEED"
-	bankEnvPoint = "FEOX_REL_BANK_POINT"
-	bankEnvK     = "FEOX_REL_BANK_K"
-)
-
 // bankOptions are the options of the bank child's store.
 func bankOptions(path string) feox.Options {
 	return feox.Options{Path: path, FileSize: 1 << 16, MaxMemory: 64 << 10, TTLSweepInterval: -1,
 		Pipeline: feox.PipelineOptions{Shards: 2, BatchEntries: 16, FlushInterval: time.Millisecond}}
 }
 
-// TestReliabilityBankChild is the bank child's body: it transfers until killed, printing
-// "F v0 v1 ..." (the ledger versions read before each Flush that returned nil).
-func TestReliabilityBankChild(t *testing.T) {
-	path := os.Getenv(bankEnvPath)
-	if path == "" {
-		return // not a child
-	}
-	seed, _ := strconv.ParseUint(os.Getenv(bankEnvSeed), 10, 64)
-	point := os.Getenv(bankEnvPoint)
-	k, _ := strconv.ParseInt(os.Getenv(bankEnvK), 10, 64)
-	fail := func(err error) {
-		fmt.Println("E", err)
-		os.Exit(3)
-	}
-	var hits atomic.Int64
-	crash := func(p string) {
-		if p == point && hits.Add(1) == k {
-			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-			select {}
-		}
-	}
+// bankChild is a child process of TestReliability_Bank_Crash: its file and where it dies.
+type bankChild struct {
+	Path  string
+	Seed  uint64 // of the transfers
+	Point string // the crash point where the child kills itself; "" for none
+	K     int64  // the child kills itself the K-th time it reaches Point
+
+	After time.Duration `json:"-"` // the timer that kills the child; 0 for none
+}
+
+func (b bankChild) String() string {
+	return fmt.Sprintf("point %q k %d seed %d timer %v", b.Point, b.K, b.Seed, b.After)
+}
+
+// run is the bank child's body: it transfers until it is killed (or for 5 seconds), and reports
+// the ledger versions it read before each Flush that returned nil.
+func (b bankChild) run(c *crashtest.Child) {
+	crash := crashtest.KillAt(b.Point, b.K)
 	fs := &faultSet{}
-	if point == pointMidBatch || point == pointBeforeSync {
+	if b.Point == pointMidBatch || b.Point == pointBeforeSync {
 		fs.crash = crash
 	}
-	st, err := openHooksIO(bankOptions(path), fs.wrap, crash)
+	st, err := openHooksIO(bankOptions(b.Path), fs.wrap, crash)
 	if err != nil {
-		fail(err)
+		c.Fail(err)
 	}
 	stop := make(chan struct{})
 	done := make(chan error, 1)
-	go func() { done <- runBank(st, seed, stop) }()
-	out := bufio.NewWriter(os.Stdout)
+	go func() { done <- runBank(st, b.Seed, stop) }()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
-		var vs []string
+		vs := make([]uint64, bankLedgers)
 		for l := range bankLedgers {
 			lg, _, err := readLedger(st, l)
 			if err != nil {
-				fail(err)
+				c.Fail(err)
 			}
-			vs = append(vs, strconv.FormatUint(lg.version, 10))
+			vs[l] = lg.version
 		}
 		if err := st.Flush(); err != nil {
-			fail(err)
+			c.Fail(err)
 		}
-		fmt.Fprintf(out, "F %s\n", strings.Join(vs, " "))
-		out.Flush()
+		c.Flushed(vs...)
 		select {
 		case err := <-done:
-			fail(fmt.Errorf("transfers stopped: %v", err))
+			c.Fail(fmt.Errorf("transfers stopped: %v", err))
 		case <-time.After(2 * time.Millisecond):
 		}
 	}
-	fmt.Println("X") // not killed in time: stop like a crash
-	os.Exit(0)
 }
 
 // TestReliability_Bank_Crash kills bank children at random crash points and moments, several
 // times over each file, and checks every recovery.
 func TestReliability_Bank_Crash(t *testing.T) {
-	if os.Getenv(bankEnvPath) != "" {
-		return
-	}
-	files := envInt("FEOX_BANK_LONG", 2)
-	seed, _ := envSeed(t, "FEOX_REL_SEED")
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("replay with: FEOX_REL_SEED=%d go test -race -run '^TestReliability_Bank_Crash$' ./pkg/feox/", seed)
-		}
-	})
+	crashtest.AsChild(t, bankChild.run)
+	files := 2 * crashtest.Count(crashLongEnv, 1)
+	seed := crashtest.Seed(t, crashSeedEnv)
 	r := rand.New(rand.NewPCG(seed, 8))
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	points := append(datafile.CrashPoints(), pointMidBatch, pointBeforeSync, "")
 	kills := 0
 	for f := range files {
@@ -434,12 +410,13 @@ func TestReliability_Bank_Crash(t *testing.T) {
 			if point == "" {
 				after = time.Duration(50+r.IntN(400)) * time.Millisecond
 			}
-			what := fmt.Sprintf("file %d cycle %d (point %q k %d timer %v)", f, cycle, point, k, after)
-			flushed, killed := runBankChild(t, exe, path, r.Uint64(), point, k, after)
-			if killed {
+			child := bankChild{Path: path, Seed: r.Uint64(), Point: point, K: k, After: after}
+			what := fmt.Sprintf("file %d cycle %d (%v)", f, cycle, child)
+			res := crashtest.Run(t, child, crashtest.Options{KillAfter: after})
+			if res.Killed {
 				kills++
 			}
-			for l, v := range flushed {
+			for l, v := range res.Flushed {
 				floor[l] = max(floor[l], v)
 			}
 			st, err := openIO(bankOptions(path))
@@ -471,52 +448,4 @@ func TestReliability_Bank_Crash(t *testing.T) {
 		t.Logf("file %d: ledger versions %v after 4 crashes", f, floor)
 	}
 	t.Logf("%d of %d bank children killed", kills, 4*files)
-}
-
-// runBankChild runs one bank child until it dies and returns the ledger versions the last
-// returned Flush covered and whether SIGKILL ended it.
-func runBankChild(t *testing.T, exe, path string, seed uint64, point string, k int64, after time.Duration) ([]uint64, bool) {
-	t.Helper()
-	cmd := exec.Command(exe, "-test.run=^TestReliabilityBankChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), bankEnvPath+"="+path, bankEnvSeed+"="+strconv.FormatUint(seed, 10),
-		bankEnvPoint+"="+point, bankEnvK+"="+strconv.FormatInt(k, 10))
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if after > 0 {
-		timer := time.AfterFunc(after, func() { _ = cmd.Process.Signal(syscall.SIGKILL) })
-		defer timer.Stop()
-	}
-	var flushed []uint64
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case strings.HasPrefix(line, "F "):
-			flushed = flushed[:0]
-			for _, f := range strings.Fields(line[2:]) {
-				v, _ := strconv.ParseUint(f, 10, 64)
-				flushed = append(flushed, v)
-			}
-		case strings.HasPrefix(line, "E "):
-			t.Errorf("bank child failed: %s", line)
-		}
-	}
-	err = cmd.Wait()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
-			return flushed, true
-		}
-	}
-	if err != nil {
-		t.Fatalf("bank child ended with %v; stderr:\n%s", err, stderr.String())
-	}
-	return flushed, false
 }

@@ -8,10 +8,11 @@ package feox_test
 // own and a later Flush succeeds, that a reopened store (and a copy of the file taken after a
 // successful Flush, which is what a crash leaves) holds exactly what was written, and that
 // deletes covered by a Flush survive retries of older failed writes. A child process under
-// RLIMIT_FSIZE checks ErrStoreFull against a real refusal to grow the file.
+// RLIMIT_FSIZE (internal/crashtest runs it) checks ErrStoreFull against a real refusal to grow
+// the file.
 //
 // Long mode: FEOX_FAULT_ROUNDS=N runs N rounds of TestReliability_Fault_Random (default 3);
-// FEOX_FAULT_SEED=S replays the round of seed S.
+// FEOX_FAULT_SEED=S replays the rounds from seed S (a failure logs the command).
 
 import (
 	"errors"
@@ -19,7 +20,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -29,6 +29,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/feoxdb/feox-go/internal/crashtest"
 	"github.com/feoxdb/feox-go/internal/disk"
 	"github.com/feoxdb/feox-go/pkg/feox"
 )
@@ -291,19 +292,11 @@ func TestReliability_Fault_CloseDuringFault(t *testing.T) {
 // checks that every Flush either succeeds or returns one of the injected errors, and that a
 // Flush after the faults stop, a Close and a reopen leave exactly the written contents.
 func TestReliability_Fault_Random(t *testing.T) {
-	rounds := envInt("FEOX_FAULT_ROUNDS", 3)
-	first, fixed := envSeed(t, "FEOX_FAULT_SEED")
-	if fixed {
-		rounds = 1
-	}
+	rounds := crashtest.Count("FEOX_FAULT_ROUNDS", 3)
+	first := crashtest.Seed(t, "FEOX_FAULT_SEED")
 	for round := range rounds {
 		seed := first + uint64(round)
 		t.Run(fmt.Sprintf("round=%d", round), func(t *testing.T) {
-			defer func() {
-				if t.Failed() {
-					t.Logf("replay with: FEOX_FAULT_SEED=%d go test -race -run '^TestReliability_Fault_Random$' ./pkg/feox/", seed)
-				}
-			}()
 			r := rand.New(rand.NewPCG(seed, 2))
 			path := filepath.Join(t.TempDir(), "random.feox")
 			fs := &faultSet{}
@@ -366,25 +359,20 @@ func TestReliability_Fault_Random(t *testing.T) {
 	}
 }
 
-const (
-	fsizeEnvPath = "FEOX_REL_FSIZE_PATH"
-	fsizeEnvMode = "FEOX_REL_FSIZE_MODE"
-)
+// fsizeChild is the child process of the tests that need the filesystem to refuse to grow the
+// data file: it runs fsizeScenario in Mode on the file at Path under a file size limit
+// (RLIMIT_FSIZE; Go ignores SIGXFSZ, so the system calls fail with EFBIG).
+type fsizeChild struct {
+	Path, Mode string
+}
 
-// TestReliabilityFsizeChild is the child of the tests that need the filesystem to refuse to
-// grow the data file: it runs under a file size limit (RLIMIT_FSIZE; Go ignores SIGXFSZ, so
-// the system calls fail with EFBIG) and prints "OK" or "E <reason>".
-func TestReliabilityFsizeChild(t *testing.T) {
-	path := os.Getenv(fsizeEnvPath)
-	if path == "" {
-		return // not a child
+func (f fsizeChild) String() string { return "mode " + f.Mode }
+
+// run is the child's body.
+func (f fsizeChild) run(c *crashtest.Child) {
+	if err := fsizeScenario(f.Path, f.Mode); err != nil {
+		c.Fail(err)
 	}
-	if err := fsizeScenario(path, os.Getenv(fsizeEnvMode)); err != nil {
-		fmt.Println("E", err)
-		os.Exit(3)
-	}
-	fmt.Println("OK")
-	os.Exit(0)
 }
 
 // fsizeScenario fills a 1 MiB store past its size while the file may not grow beyond 1.125
@@ -476,17 +464,11 @@ func fsizeScenario(path, mode string) error {
 	return nil
 }
 
-// runFsizeChild runs TestReliabilityFsizeChild in mode and fails t unless it prints OK.
+// runFsizeChild runs the fsizeChild of t's test in mode; t fails unless its scenario passes.
 func runFsizeChild(t *testing.T, mode string) {
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe, "-test.run=^TestReliabilityFsizeChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), fsizeEnvPath+"="+filepath.Join(t.TempDir(), "full.feox"), fsizeEnvMode+"="+mode)
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "OK") {
-		t.Fatalf("child: %v\n%s", err, out)
+	t.Helper()
+	if res := crashtest.Run(t, fsizeChild{Path: filepath.Join(t.TempDir(), "full.feox"), Mode: mode}, crashtest.Options{}); res.Killed {
+		t.Fatalf("the child of mode %s was killed", mode)
 	}
 }
 
@@ -494,9 +476,8 @@ func runFsizeChild(t *testing.T, mode string) {
 // file: Flush returns ErrStoreFull, reads keep working, and once the filesystem lets the file
 // grow again a Flush succeeds and a reopen finds exactly the contents.
 func TestReliability_Fault_GrowRefusedIsStoreFull(t *testing.T) {
-	if os.Getenv(fsizeEnvPath) == "" {
-		runFsizeChild(t, "grow")
-	}
+	crashtest.AsChild(t, fsizeChild.run)
+	runFsizeChild(t, "grow")
 }
 
 // TestReliability_Fault_StoreFullHealsByDeleting makes the store full (ErrStoreFull) and then
@@ -504,9 +485,8 @@ func TestReliability_Fault_GrowRefusedIsStoreFull(t *testing.T) {
 // need room, and there is room for them: a Flush must then succeed, and a reopen find exactly
 // the remaining keys.
 func TestReliability_Fault_StoreFullHealsByDeleting(t *testing.T) {
-	if os.Getenv(fsizeEnvPath) == "" {
-		runFsizeChild(t, "delete")
-	}
+	crashtest.AsChild(t, fsizeChild.run)
+	runFsizeChild(t, "delete")
 }
 
 // TestReliability_Fault_DeleteOvertakesFailedWrite fails a batch holding an overwrite of a key
@@ -534,16 +514,7 @@ func TestReliability_Fault_DeleteOvertakesFailedWrite(t *testing.T) {
 			mu.Unlock()
 		}
 	}
-	st, err := openHooksIO(feox.Options{Path: path, FileSize: 1 << 20, TTLSweepInterval: -1,
-		Pipeline: feox.PipelineOptions{Shards: 1, BatchEntries: 1, FlushInterval: time.Millisecond}}, fs.wrap, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	mustInsert(t, st, "victim", "old")
-	if err := st.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	st := openVictimStore(t, path, fs, 1, time.Millisecond)
 	accepted := st.Stats().WritesBuffered
 	fs.held.Store(true)
 	mustInsert(t, st, "victim", "new") // its batch is held, then fails
@@ -574,30 +545,14 @@ func TestReliability_Fault_DeleteOvertakesFailedWrite(t *testing.T) {
 	mu.Lock()
 	images := append([][]byte{afterFlush}, snaps...)
 	mu.Unlock()
-	check := func(what, p string) {
-		t.Helper()
-		st2, err := openIO(feox.Options{Path: p})
-		if err != nil {
-			t.Fatalf("%s: Open: %v", what, err)
-		}
-		v, err := st2.Get([]byte("victim"))
-		st2.Close()
-		if !errors.Is(err, feox.ErrNotFound) {
-			t.Errorf("%s: the deleted key holds %q (%v): its delete, covered by a Flush, was undone", what, v, err)
-		}
-	}
 	for i, img := range images {
-		cp := filepath.Join(t.TempDir(), "crash.feox")
-		if err := os.WriteFile(cp, img, 0o644); err != nil {
-			t.Fatal(err)
-		}
 		what := "a crash right after the Flush"
 		if i > 0 {
 			what = fmt.Sprintf("a crash after sector write %d of %d of the next batch", i, len(images)-1)
 		}
-		check(what, cp)
+		wantVictimGone(t, what, path, img)
 	}
-	check("Close and reopen", path)
+	wantVictimGone(t, "Close and reopen", path, nil)
 }
 
 // TestReliability_Fault_RecreatedAfterFailedDelete deletes a durable key in a batch that
@@ -608,16 +563,7 @@ func TestReliability_Fault_RecreatedAfterFailedDelete(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "recreated.feox")
 	fs := &faultSet{hold: make(chan struct{}), pause: make(chan struct{})}
 	// Batches close at 2 entries or at a Flush (or a retry), never on the timer.
-	st, err := openHooksIO(feox.Options{Path: path, FileSize: 1 << 20, TTLSweepInterval: -1,
-		Pipeline: feox.PipelineOptions{Shards: 1, BatchEntries: 2, FlushInterval: time.Hour}}, fs.wrap, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	mustInsert(t, st, "victim", "old")
-	if err := st.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	st := openVictimStore(t, path, fs, 2, time.Hour)
 	base, batches := st.Stats(), fs.batches.Load()
 	flushes := make(chan error, 3)
 	goFlush := func() { go func() { flushes <- st.Flush() }() }
@@ -659,23 +605,50 @@ func TestReliability_Fault_RecreatedAfterFailedDelete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	crashed := filepath.Join(t.TempDir(), "crashed.feox")
-	if err := os.WriteFile(crashed, snapshot, 0o644); err != nil {
-		t.Fatal(err)
-	}
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []struct{ what, path string }{{"a crash right after the Flush", crashed}, {"Close and reopen", path}} {
-		st2, err := openIO(feox.Options{Path: c.path})
-		if err != nil {
+	wantVictimGone(t, "a crash right after the Flush", path, snapshot)
+	wantVictimGone(t, "Close and reopen", path, nil)
+}
+
+// openVictimStore opens a store of one shard at path whose batches go through fs and close at
+// batchEntries entries, at a Flush or after flushInterval, and makes the key "victim" durable
+// with the value "old". The store is closed when the test ends.
+func openVictimStore(t *testing.T, path string, fs *faultSet, batchEntries int, flushInterval time.Duration) *feox.Store {
+	t.Helper()
+	st, err := openHooksIO(feox.Options{Path: path, FileSize: 1 << 20, TTLSweepInterval: -1,
+		Pipeline: feox.PipelineOptions{Shards: 1, BatchEntries: batchEntries, FlushInterval: flushInterval}}, fs.wrap, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	mustInsert(t, st, "victim", "old")
+	if err := st.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// wantVictimGone opens image, a copy of the data file at path, or the file itself when image
+// is nil, and fails t unless the key "victim" is absent: its delete, which a Flush covered,
+// must survive what happened (what).
+func wantVictimGone(t *testing.T, what, path string, image []byte) {
+	t.Helper()
+	if image != nil {
+		path = filepath.Join(t.TempDir(), "crash.feox")
+		if err := os.WriteFile(path, image, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		v, err := st2.Get([]byte("victim"))
-		st2.Close()
-		if !errors.Is(err, feox.ErrNotFound) {
-			t.Errorf("after %s, the deleted key holds %q (%v): no deletion record reached the disk", c.what, v, err)
-		}
+	}
+	st, err := openIO(feox.Options{Path: path})
+	if err != nil {
+		t.Fatalf("after %s: Open: %v", what, err)
+	}
+	v, err := st.Get([]byte("victim"))
+	st.Close()
+	if !errors.Is(err, feox.ErrNotFound) {
+		t.Errorf("after %s, the deleted key holds %q (%v): its delete, covered by a Flush, was undone", what, v, err)
 	}
 }
 
@@ -699,4 +672,17 @@ func checkSnapshot(t *testing.T, path string, m faultModel, when string) {
 	if d := diffContents(storeContents(st), m); d != "" {
 		t.Fatalf("%s: a copy taken after a successful Flush: %s", when, d)
 	}
+}
+
+// flushUntilOK calls Flush until it succeeds (failed batches are retried after a backoff),
+// up to 100 times, and fails t if it never does.
+func flushUntilOK(t *testing.T, st *feox.Store) {
+	t.Helper()
+	var err error
+	for range 100 {
+		if err = st.Flush(); err == nil {
+			return
+		}
+	}
+	t.Fatalf("Flush never succeeded: %v", err)
 }

@@ -5,7 +5,7 @@ package feox_test
 // a newer format), each with a clear error that matches its sentinel and with the file left
 // byte for byte as it was; and every public method called with invalid or malformed arguments
 // on a persistent store, which must fail with its documented error without writing a byte.
-// The memory-only cases are in store_test.go (TestStore_KeySize, TestStore_ValueSize,
+// The memory-only cases are in args_test.go (TestStore_KeySize, TestStore_ValueSize,
 // TestStore_ErrorPrecedence) and are not repeated here.
 
 import (
