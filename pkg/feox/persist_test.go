@@ -123,10 +123,10 @@ func TestStore_Persist_NotAStore(t *testing.T) {
 }
 
 // TestPersist_IOBackends opens a store with each I/O mode, and with io_uring refused as an old
-// or locked-down kernel would: IOAuto picks pwrite (measured faster, docs/DECISIONS.md) and so
-// never depends on io_uring, IOUring fails with an error matching errors.ErrUnsupported when it
-// is refused, IOPwrite never tries io_uring. Every store that opens
-// keeps what it flushed across a reopen.
+// or locked-down kernel would: IOAuto picks io_uring for batches of 256 entries or more and
+// pwrite below (docs/DECISIONS.md, 11), and falls back to pwrite where io_uring is refused;
+// IOUring fails with an error matching errors.ErrUnsupported when it is refused; IOPwrite never
+// tries io_uring. Every store that opens keeps what it flushed across a reopen.
 func TestPersist_IOBackends(t *testing.T) {
 	tests := []struct {
 		name    string
