@@ -86,11 +86,11 @@ func newRecord(key, value []byte) *record {
 	case n <= 104:
 		p := new(recordWith[[104]byte])
 		r, kv = &p.record, p.buf[:n:n]
-	case n <= 232:
-		p := new(recordWith[[232]byte])
+	case n <= 248:
+		p := new(recordWith[[248]byte])
 		r, kv = &p.record, p.buf[:n:n]
-	case n <= 520:
-		p := new(recordWith[[520]byte])
+	case n <= 568:
+		p := new(recordWith[[568]byte])
 		r, kv = &p.record, p.buf[:n:n]
 	default:
 		r, kv = new(record), make([]byte, n)
