@@ -165,9 +165,12 @@ func (s *Store) putVersion(k string, shard int, old *record, loaded bool, cur *r
 	}
 	// Every field is set here: an attempt that found the ring full may have used next.
 	next.ts, next.seq, next.expiry = ts, seq, d.expiry
-	next.guardTs, next.guardSeq = 0, 0
+	next.guardTs, next.guardSeq, next.prev = 0, 0, nil
 	if s.df != nil {
 		next.pl = datafile.NewPlace(placeOf(old, loaded), false)
+		if loaded {
+			next.prev = old
+		}
 	}
 	var oldCost int64
 	if loaded {
@@ -188,9 +191,6 @@ func (s *Store) putVersion(k string, shard int, old *record, loaded bool, cur *r
 	}
 	if loaded && old.guardSeq != 0 && inflight {
 		next.guardTs, next.guardSeq = old.guardTs, old.guardSeq
-	}
-	if loaded {
-		s.retire(old)
 	}
 	if !loaded || old.dead {
 		s.ordered.InsertLater(strings.Clone(k)) // its own copy: k keeps this version's value alive
@@ -219,7 +219,7 @@ func (s *Store) deleteVersion(shard int, old *record, ts, seq uint64, inflight b
 			tomb.guardTs, tomb.guardSeq = max(ts, old.guardTs), seq
 		}
 		if s.df != nil {
-			tomb.pl = datafile.NewPlace(old.pl, true)
+			tomb.pl, tomb.prev = datafile.NewPlace(old.pl, true), old
 		}
 	}
 	var ref any
@@ -234,7 +234,6 @@ func (s *Store) deleteVersion(shard int, old *record, ts, seq uint64, inflight b
 		s.ordered.DeleteLater(k)
 		s.keys.Dec()
 	}
-	s.retire(old)
 	if tomb != nil {
 		s.tombstones.add(k)
 	}
@@ -338,16 +337,3 @@ func placeOf(old *record, loaded bool) *datafile.Place {
 	return old.pl
 }
 
-// retire marks old, a record a write has just replaced in the hash index, as replaced, and
-// drops its value from the cache if the cache holds it. Together with admit, which checks
-// replaced after it admits, a replaced version never stays in the cache: whichever of the two
-// runs second sees the other's write (Go's atomics are sequentially consistent).
-func (s *Store) retire(old *record) {
-	if s.cache == nil {
-		return
-	}
-	old.replaced.Store(true)
-	if h := old.ch.Load(); h != nil {
-		s.cache.Remove(h)
-	}
-}

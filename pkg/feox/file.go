@@ -83,20 +83,25 @@ func (x fileIndex) Newest(key string) *datafile.Place {
 }
 
 // onDurable is the complete stage's report of a durable batch, which the data file has
-// settled: each version is marked durable, and each value may now leave memory (the cache
-// admits it, or with DisableCache it becomes a stub at once).
+// settled: each version is marked durable, the values of the versions it replaced leave the
+// cache, and its own value may now leave memory (the cache admits it, or with DisableCache it
+// becomes a stub at once).
 func (s *Store) onDurable(b *stages.Batch) {
 	var victims []*record
 	for i := range b.Entries {
 		if r, ok := b.Entries[i].Ref.(*record); ok {
+			s.dropReplaced(r)
 			r.durable.Store(true)
-			if !r.dead {
+			// A retried value the data file skipped (a newer version replaces it) has no
+			// place on disk, and no business in the cache.
+			if _, written := r.pl.Loc(); written && !r.dead {
 				victims = s.admit(r, victims)
 			}
 		}
 	}
 	for i := range b.Dropped {
 		if r, ok := b.Dropped[i].Ref.(*record); ok {
+			s.dropReplaced(r)
 			r.durable.Store(true)
 		}
 	}

@@ -50,9 +50,11 @@ type record struct {
 	// durable is set once the version is on disk (by the write pipeline's complete stage).
 	durable atomic.Bool
 
-	// replaced is set when a newer version (or a deletion) replaces this one in the hash index;
-	// a version replaced before it is durable is never admitted to the cache (see admit).
-	replaced atomic.Bool
+	// prev is the record this version replaced in the hash index (persistent mode), until this
+	// version is durable: the complete stage then drops the cached values of the versions it
+	// replaced (see dropReplaced). Written before the version is enqueued; read and cleared
+	// only by the complete stage of the key's shard.
+	prev *record
 
 	// pl is the version's place in the data file (persistent mode only; nil otherwise), made
 	// when the version is, before it is published, and shared with the stub and resident
@@ -80,17 +82,17 @@ func newRecord(key, value []byte) *record {
 	var r *record
 	var kv []byte
 	switch {
-	case n <= 40:
-		p := new(recordWith[[40]byte])
+	case n <= 48:
+		p := new(recordWith[[48]byte])
 		r, kv = &p.record, p.buf[:n:n]
-	case n <= 104:
-		p := new(recordWith[[104]byte])
+	case n <= 112:
+		p := new(recordWith[[112]byte])
 		r, kv = &p.record, p.buf[:n:n]
-	case n <= 248:
-		p := new(recordWith[[248]byte])
+	case n <= 240:
+		p := new(recordWith[[240]byte])
 		r, kv = &p.record, p.buf[:n:n]
-	case n <= 568:
-		p := new(recordWith[[568]byte])
+	case n <= 560:
+		p := new(recordWith[[560]byte])
 		r, kv = &p.record, p.buf[:n:n]
 	default:
 		r, kv = new(record), make([]byte, n)

@@ -17,10 +17,10 @@ func TestRecordWith_FillsSizeClasses(t *testing.T) {
 		name string
 		size uintptr
 	}{
-		{"40", unsafe.Sizeof(recordWith[[40]byte]{})},
-		{"104", unsafe.Sizeof(recordWith[[104]byte]{})},
-		{"248", unsafe.Sizeof(recordWith[[248]byte]{})},
-		{"568", unsafe.Sizeof(recordWith[[568]byte]{})},
+		{"48", unsafe.Sizeof(recordWith[[48]byte]{})},
+		{"112", unsafe.Sizeof(recordWith[[112]byte]{})},
+		{"240", unsafe.Sizeof(recordWith[[240]byte]{})},
+		{"560", unsafe.Sizeof(recordWith[[560]byte]{})},
 	} {
 		if !classes[c.size] {
 			t.Errorf("recordWith[[%s]byte] is %d bytes, not a size class (record is %d bytes)", c.name, c.size, unsafe.Sizeof(record{}))

@@ -41,18 +41,28 @@ func residentOf(st *record, v []byte) *record {
 }
 
 // admit hands a durable version's value to the cache; with DisableCache it evicts it at once.
-// Only the key's shard's complete stage calls it, once per version. A version that a newer one
-// replaced meanwhile leaves the cache at once (see retire).
+// Only the key's shard's complete stage calls it, once per version.
 func (s *Store) admit(r *record, victims []*record) []*record {
 	if s.opts.DisableCache {
 		return append(victims, r)
 	}
 	s.cache.AdmitHandle(&r.ce, r, int64(r.vlen))
 	r.ch.Store(&r.ce)
-	if r.replaced.Load() {
-		s.cache.Remove(&r.ce)
-	}
 	return victims
+}
+
+// dropReplaced drops from the cache the values of the versions r replaced, now that r is
+// durable, and forgets them. The versions between r and the newest durable one it replaced
+// were never admitted (versions enter the cache once durable, in the key's shard's order), so
+// the walk ends there: that version's link was cleared when it became durable. Complete stage
+// of r's shard only.
+func (s *Store) dropReplaced(r *record) {
+	for p := r.prev; p != nil; p = p.prev {
+		if h := p.ch.Load(); h != nil {
+			s.cache.Remove(h)
+		}
+	}
+	r.prev = nil
 }
 
 // evict runs bounded rounds of the CLOCK hand while the cache is over its high watermark and
