@@ -336,4 +336,3 @@ func placeOf(old *record, loaded bool) *datafile.Place {
 	}
 	return old.pl
 }
-

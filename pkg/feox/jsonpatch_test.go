@@ -118,6 +118,7 @@ func TestStore_JSONPatch(t *testing.T) {
 		{"empty patch", `{"a":1}`, `[]`, `{"a":1}`, nil},
 		{"escaped pointer", `{"a/b":1,"m~n":2}`, `[{"op":"replace","path":"/a~1b","value":3},{"op":"remove","path":"/m~0n"}]`, `{"a/b":3}`, nil},
 		{"value not JSON", `not json`, `[{"op":"replace","path":"","value":1}]`, ``, feox.ErrJSONPatch},
+		{"value with a trailing bracket, empty patch", `0 ]`, `[]`, ``, feox.ErrJSONPatch},
 		{"empty value", ``, `[{"op":"replace","path":"","value":1}]`, ``, feox.ErrJSONPatch},
 		{"binary counter value", string(counter(3)), `[{"op":"replace","path":"","value":1}]`, ``, feox.ErrJSONPatch},
 		{"patch not JSON", `{"a":1}`, `[{"op":`, ``, feox.ErrJSONPatch},
