@@ -18,6 +18,15 @@
 // by SectorSize) and to the store's salt, which is chosen at creation and kept in the header.
 // The same record bytes found at another offset, or copied from another store, do not verify.
 //
+// # Version 2: packed records in frames
+//
+// The package also encodes and decodes the data area of format version 2 (frame.go), which the
+// data file is moving to: records packed back to back, 8-byte aligned, inside frames that start
+// at FrameAlign boundaries. A frame's 32-byte header gives its length, record count and batch
+// number; every frame header and every packed record carries a CRC-32C bound to its file
+// offset and the salt, like version 1's records. FrameWriter encodes a frame into a caller's
+// buffer; DecodeFrameHeader, PeekPackedRecord and DecodePackedRecord read one.
+//
 // # Encoding
 //
 // AppendHeader and AppendRecord append to a caller's buffer and do not allocate when it has
