@@ -274,8 +274,10 @@ func (s *Store) expire(r *record, now int64) bool {
 		if ts == 0 {
 			ts = old.ts
 		}
-		// A full ring leaves the key for a later sweep rather than block the sweeper.
-		tomb, ok := s.deleteVersion(shard, old, ts, c.seq.Add(1), c.inflight.Load() > 0)
+		// A full ring leaves the key for a later sweep rather than block the sweeper. The key
+		// is absent since its expiry: removing it guards no explicit-timestamp write in
+		// flight, which finds it absent whenever it applies (a delete would).
+		tomb, ok := s.deleteVersion(shard, old, ts, c.seq.Add(1), false)
 		if !ok {
 			return old, xsync.CancelOp
 		}

@@ -395,3 +395,25 @@ func TestStore_Sweep_Disabled(t *testing.T) {
 		t.Errorf("Scan yielded %q", keys)
 	}
 }
+
+// TestStore_TTL_SweepGuardsNoExplicitWrite ensures the sweep's removal of an expired key does
+// not make an explicit-timestamp write of the key fail: the key is absent from its expiry on,
+// so a write that applies after it finds it absent, whether or not the sweep removed it while
+// the write was in flight. (The sweep used to leave a tombstone that guarded in-flight explicit
+// writes, as a delete does, and such writes failed with ErrOlderTimestamp.)
+func TestStore_TTL_SweepGuardsNoExplicitWrite(t *testing.T) {
+	st := openStore(t, feox.Options{TTLSweepInterval: time.Microsecond})
+	for i := range 2000 {
+		k := []byte(fmt.Sprintf("k%d", i%16))
+		if _, err := st.InsertWithTTL(k, []byte("v"), time.Microsecond); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Microsecond) // expired, and the sweep may be removing it now
+		if _, err := st.InsertWithTimestamp(k, []byte("w"), 368); err != nil {
+			t.Fatalf("iteration %d: InsertWithTimestamp over an expired key: %v", i, err)
+		}
+		if err := st.Delete(k); err != nil && !errors.Is(err, feox.ErrNotFound) {
+			t.Fatal(err)
+		}
+	}
+}
