@@ -137,7 +137,6 @@ func (c *config) validate() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", errInvalidConfig, fmt.Sprintf(format, args...))
 	}
-	o, p := &c.opts, &c.opts.Pipeline
 	if _, err := workload.Lookup(c.workload, c.readRatio); err != nil {
 		return bad("--workload: %v", err)
 	}
@@ -147,25 +146,13 @@ func (c *config) validate() error {
 		}
 	}
 	capacity := gen.NewKeys(max(c.keySize, 1)).Capacity()
-	switch {
-	case c.mem && c.path != "":
+	if c.mem && c.path != "" {
 		return bad("--mem and --path exclude each other")
-	case o.FileSize < 0:
-		return bad("--file-size must not be negative, got %d", o.FileSize)
-	case o.MaxMemory < 0:
-		return bad("--max-memory must not be negative, got %d", o.MaxMemory)
-	case p.Shards < 0 || p.Shards > feox.MaxShards:
-		return bad("--shards must be in [0, %d], got %d", feox.MaxShards, p.Shards)
-	case p.RingSize < 0 || p.RingSize > feox.MaxRingSize:
-		return bad("--ring-size must be in [0, %d], got %d", feox.MaxRingSize, p.RingSize)
-	case p.BatchEntries < 0:
-		return bad("--batch-entries must not be negative, got %d", p.BatchEntries)
-	case p.BatchBytes < 0:
-		return bad("--batch-bytes must not be negative, got %d", p.BatchBytes)
-	case p.FlushInterval < 0:
-		return bad("--flush-interval must not be negative, got %v", p.FlushInterval)
-	case p.QueueDepth < 0 || p.QueueDepth > feox.MaxQueueDepth:
-		return bad("--queue-depth must be in [0, %d], got %d", feox.MaxQueueDepth, p.QueueDepth)
+	}
+	if err := validateStore(&c.opts, bad); err != nil {
+		return err
+	}
+	switch {
 	case !(c.readRatio >= 0 && c.readRatio <= 1): // also rejects NaN
 		return bad("--read-ratio must be in [0, 1], got %v", c.readRatio)
 	case !(c.zipfConst > 0) || math.IsInf(c.zipfConst, 0) || c.zipfConst > 100:
@@ -217,6 +204,32 @@ func (c *config) validate() error {
 	return nil
 }
 
+// validateStore is validate's list of rules for the store's options, in the same form.
+func validateStore(o *feox.Options, bad func(format string, args ...any) error) error {
+	p := &o.Pipeline
+	switch {
+	case o.FileSize < 0:
+		return bad("--file-size must not be negative, got %d", o.FileSize)
+	case o.MaxMemory < 0:
+		return bad("--max-memory must not be negative, got %d", o.MaxMemory)
+	case !(o.MaxGarbage >= 0 && o.MaxGarbage <= 1): // also rejects NaN
+		return bad("--max-garbage must be in [0, 1], got %v", o.MaxGarbage)
+	case p.Shards < 0 || p.Shards > feox.MaxShards:
+		return bad("--shards must be in [0, %d], got %d", feox.MaxShards, p.Shards)
+	case p.RingSize < 0 || p.RingSize > feox.MaxRingSize:
+		return bad("--ring-size must be in [0, %d], got %d", feox.MaxRingSize, p.RingSize)
+	case p.BatchEntries < 0:
+		return bad("--batch-entries must not be negative, got %d", p.BatchEntries)
+	case p.BatchBytes < 0:
+		return bad("--batch-bytes must not be negative, got %d", p.BatchBytes)
+	case p.FlushInterval < 0:
+		return bad("--flush-interval must not be negative, got %v", p.FlushInterval)
+	case p.QueueDepth < 0 || p.QueueDepth > feox.MaxQueueDepth:
+		return bad("--queue-depth must be in [0, %d], got %d", feox.MaxQueueDepth, p.QueueDepth)
+	}
+	return nil
+}
+
 // spec returns the workload to run, with the distribution and scan length of the flags.
 func (c *config) spec() workload.Spec {
 	s, _ := workload.Lookup(c.workload, c.readRatio) // validate checked the name
@@ -263,8 +276,12 @@ func (c *config) describeStore() string {
 	if p.DirectIO {
 		b.WriteString(", direct I/O")
 	}
-	fmt.Fprintf(&b, "; max memory %s, cache %s, file size %s", units.Bytes(def(o.MaxMemory, feox.DefaultMaxMemory)),
-		onOff(!o.DisableCache), units.Bytes(def(o.FileSize, feox.DefaultFileSize)))
+	maxGarbage := o.MaxGarbage
+	if maxGarbage == 0 {
+		maxGarbage = feox.DefaultMaxGarbage
+	}
+	fmt.Fprintf(&b, "; max memory %s, cache %s, file size %s, max garbage %v", units.Bytes(def(o.MaxMemory, feox.DefaultMaxMemory)),
+		onOff(!o.DisableCache), units.Bytes(def(o.FileSize, feox.DefaultFileSize)), maxGarbage)
 	return b.String()
 }
 

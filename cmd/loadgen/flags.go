@@ -227,7 +227,7 @@ func flagGroups() []struct {
 		title string
 		names []string
 	}{
-		{"Store (feox.Options)", []string{"path", "mem", "file-size", "max-memory", "no-cache", "ttl-sweep-interval", "log-level"}},
+		{"Store (feox.Options)", []string{"path", "mem", "file-size", "max-garbage", "max-memory", "no-cache", "ttl-sweep-interval", "log-level"}},
 		{"Write pipeline (feox.PipelineOptions)", []string{"shards", "ring-size", "batch-entries", "batch-bytes", "flush-interval", "no-coalesce", "io", "queue-depth", "sqpoll", "direct-io"}},
 		{"Workload", []string{"workload", "read-ratio", "distribution", "zipfian-constant", "scan-length", "keys", "key-size", "value-size", "goroutines", "duration", "ops", "rate", "warmup", "seed", "flush-every"}},
 		{"Output", []string{"quiet", "json", "csv", "cpuprofile"}},
@@ -255,6 +255,7 @@ func (c *config) flagSet() *flag.FlagSet {
 	fs.StringVar(&c.path, "path", c.path, "data file to use and keep (default: a temporary file, removed at exit)")
 	fs.BoolVar(&c.mem, "mem", c.mem, "memory-only store (no file)")
 	fs.Var(sizeFlag{&o.FileSize}, "file-size", storeDefault("initial size of a new data file", "1G"))
+	fs.Float64Var(&o.MaxGarbage, "max-garbage", o.MaxGarbage, storeDefault("share of garbage in the data file's written space that makes the cleaner move records (1: only when free space runs short)", feox.DefaultMaxGarbage))
 	fs.Var(sizeFlag{&o.MaxMemory}, "max-memory", storeDefault("bound on memory held by keys, values and index", "4G"))
 	fs.BoolVar(&o.DisableCache, "no-cache", o.DisableCache, "keep no values in memory once they are on disk")
 	fs.Var(durationFlag{&o.TTLSweepInterval}, "ttl-sweep-interval", storeDefault("period of the expiry sweep; negative disables it", feox.DefaultTTLSweepInterval))
@@ -351,7 +352,7 @@ warmup. Sizes take K, M, G suffixes (powers of 1024), counts K and M (powers of
 1000). See docs/LOADGEN.md.
 `)
 	args := map[string]string{"path": "FILE", "log-level": "LEVEL", "io": "MODE", "workload": "NAME",
-		"read-ratio": "RATIO", "distribution": "NAME", "zipfian-constant": "THETA", "key-size": "BYTES",
+		"read-ratio": "RATIO", "max-garbage": "RATIO", "distribution": "NAME", "zipfian-constant": "THETA", "key-size": "BYTES",
 		"value-size": "SIZE|MIN-MAX", "seed": "N", "rate": "OPS", "ring-size": "N", "batch-entries": "N", "queue-depth": "N", "sweep": "FLAG=V1,V2,...", "chart": "FILE"}
 	for _, g := range flagGroups() {
 		fmt.Fprintf(w, "\n%s:\n", g.title)

@@ -355,3 +355,55 @@ func TestCleaner_KeptDeletionsStayBounded(t *testing.T) {
 		t.Fatalf("Len = %d, want %d", st.len(), perRound)
 	}
 }
+
+// TestCleaner_UniformOverwritesSettle overwrites keys picked uniformly at random, many times
+// over, with the background cleaner alone reclaiming space, in a file that starts at one
+// segment: once the writers stop, the cleaner must bring the space the file takes on disk
+// (allocated, as du counts it) to within 1/(1-MaxGarbage) of the live bytes and two segments
+// (the head's room, a victim's worth of garbage); while they write, it may hold more. Every
+// key must then read its newest value, before and after a reopen.
+func TestCleaner_UniformOverwritesSettle(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "uniform.feox")
+	opts := cleanerOptions(path)
+	opts.shards = 2
+	st := openTestStore(t, opts)
+	const keys, writes = 20_000, 100_000
+	val := func(k, n int) []byte { return fmt.Appendf(bytes.Repeat([]byte{'u'}, 300), "%d:%d", k, n) }
+	last := make([]int, keys)
+	r := rand.New(rand.NewPCG(7, 7))
+	for n := range keys + writes {
+		k := n
+		if n >= keys {
+			k = r.IntN(keys)
+		}
+		st.put(fmt.Sprintf("k%05d", k), val(k, n))
+		last[k] = n
+	}
+	st.flush()
+	live := int64(keys * sectorSize)
+	bound := float64(live)/(1-DefaultMaxGarbage) + 2*segBytes
+	var s Stats
+	for deadline := time.Now().Add(waitBound); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if s = st.f.Stats(); float64(s.Allocated) <= bound {
+			break
+		}
+	}
+	t.Logf("file %d MiB, allocated %d KiB, live %d KiB, garbage %d KiB, %d segments cleaned, %d records moved",
+		s.Size>>20, s.Allocated>>10, s.Live>>10, s.Garbage>>10, s.Cleaned, s.Moved)
+	if s.Live != live {
+		t.Errorf("DiskLiveBytes = %d, want %d", s.Live, live)
+	}
+	if float64(s.Allocated) > bound {
+		t.Errorf("allocated %d bytes for %d live once the writers stopped, want at most %.0f", s.Allocated, live, bound)
+	}
+	check := func(st *testStore, when string) {
+		t.Helper()
+		for k := range keys {
+			if v, err := st.get(fmt.Sprintf("k%05d", k)); err != nil || !bytes.Equal(v, val(k, last[k])) {
+				t.Fatalf("%s: key %d: %.40q, %v", when, k, v, err)
+			}
+		}
+	}
+	check(st, "before reopen")
+	check(st.reopen(), "after reopen")
+}

@@ -30,6 +30,10 @@ var (
 	ErrFull = errors.New("datafile: no room on the filesystem")
 )
 
+// DefaultMaxGarbage is the default of Config.MaxGarbage: the written segments may be a
+// quarter garbage (a file of about 1.33 times its live bytes).
+const DefaultMaxGarbage = 0.25
+
 // Index is what the data file asks of the store's index of versions: the place of the newest
 // version of a key, which tells the cleaner and the writers current records from garbage.
 type Index interface {
@@ -57,6 +61,13 @@ type Config struct {
 	// ShardOf returns the pipeline shard of key: the cleaner moves a record through its key's
 	// shard, so that the versions of a key are written and settled in order.
 	ShardOf func(key string) int
+	// MaxGarbage is the fraction of the written segments' bytes that may be garbage before
+	// the cleaner moves live records to reclaim it (0: DefaultMaxGarbage). The file then holds
+	// about 1/(1-MaxGarbage) times its live bytes; each byte of garbage reclaimed costs
+	// rewriting u/(1-u) bytes of live records, u being the victims' live share, which falls
+	// as MaxGarbage rises. 1 turns the bound off: the cleaner then moves records only when free
+	// segments run short. The caller validates it; a value outside (0, 1] is taken as 0.
+	MaxGarbage float64
 	// Log receives the file's log lines; the zero Logger is silent.
 	Log zerolog.Logger
 	// Crash, when set, is called at the points CrashPoints names (crash tests kill the
@@ -97,6 +108,12 @@ type File struct {
 	fellBack atomic.Bool
 	taken    []uint32    // scratch of allocate: the segments it took from the free list
 	cands    []candidate // scratch of pickVictims
+	// maxGarbage is Config.MaxGarbage, defaulted.
+	maxGarbage float64
+	// act tells the cleaner whether the writers are busy (the cleaner goroutine's own).
+	act activity
+	// scratch holds the cleaning rounds' working memory (*scratch).
+	scratch sync.Pool
 	// kept holds the deletion records kept on disk while older copies of their key may remain
 	// (their ghosts), by key.
 	kept map[string]*Place
@@ -104,10 +121,12 @@ type File struct {
 	// work (cleanKeptMin; tests lower it).
 	keptMin int64
 	kick    chan struct{} // wakes the cleaner
-	// cleanMu is held by the cleaner for each round (tests hold it to keep the file still).
-	cleanMu sync.Mutex
-	stop    chan struct{} // closed by StopCleaner
-	done    chan struct{} // closed when the cleaner goroutine has returned
+	// cleanMu is held by the cleaner for each round, and eraseMu for each erasure, which may
+	// overlap the next round (tests hold both to keep the file still).
+	cleanMu, eraseMu sync.Mutex
+	victims          []uint32      // the cleaner goroutine's scratch: a round's victims
+	stop             chan struct{} // closed by StopCleaner
+	done             chan struct{} // closed when the cleaner goroutine has returned
 	// pipe is the pipeline the cleaner moves records through; set by StartCleaner.
 	pipe Pipeline
 
@@ -118,6 +137,9 @@ type File struct {
 	batch                               atomic.Uint64 // store-wide batch numbers
 	written, syncs, live, corrupt, read atomic.Int64
 	moves, cleaned                      atomic.Int64
+	// versionBytes counts the bytes of the new versions batches wrote (the cleaner's moves
+	// left out): the writers' pace, which the cleaner watches.
+	versionBytes atomic.Int64
 }
 
 // Pipeline is what the cleaner needs of the write pipeline (a *stages.Pipeline).
@@ -146,7 +168,10 @@ func Open(cfg Config, rb Rebuilder) (*File, error) {
 	}
 	f := &File{cfg: cfg, file: df, salt: df.Header().Salt, log: cfg.Log, free: alloc.New(), head: -1,
 		pad: 1, kept: make(map[string]*Place), keptMin: cleanKeptMin, kick: make(chan struct{}, 1),
-		stop: make(chan struct{}), done: make(chan struct{})}
+		stop: make(chan struct{}), done: make(chan struct{}), maxGarbage: cfg.MaxGarbage}
+	if !(f.maxGarbage > 0 && f.maxGarbage <= 1) {
+		f.maxGarbage = DefaultMaxGarbage
+	}
 	if err := f.open(created, rb); err != nil {
 		f.closeIO()
 		df.Close()
@@ -166,7 +191,7 @@ func (f *File) open(created bool, rb Rebuilder) error {
 			return fmt.Errorf("%w: %w", ErrFull, err)
 		}
 	}
-	f.addSegments(segmentsFor(f.file.Size()))
+	f.addSegments(segmentsFor(f.file.Size()), false) // recovery marks the free ones of an old file held
 	if !created {
 		if err := f.recover(rb); err != nil {
 			return err

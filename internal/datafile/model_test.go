@@ -89,6 +89,12 @@ func checkAccounting(t *testing.T, st *testStore) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var want int64
+	starts := make([]liveStarts, len(f.segs)) // where the counted records start
+	counted := func(l Loc) {
+		want += int64(l.bytes())
+		seg := segOf(l.sector())
+		starts[seg].set(l.sector()-segStart(seg), true)
+	}
 	for k, v := range st.index {
 		l, durable := v.pl.Loc()
 		switch {
@@ -100,7 +106,7 @@ func checkAccounting(t *testing.T, st *testStore) {
 		case !durable || !v.pl.counted:
 			t.Errorf("%s: newest version durable %v, counted %v; want both after a flush", k, durable, v.pl.counted)
 		default:
-			want += int64(l.sectors() * sectorSize)
+			counted(l)
 		}
 	}
 	for k, pl := range f.kept {
@@ -109,14 +115,17 @@ func checkAccounting(t *testing.T, st *testStore) {
 			t.Errorf("kept deletion record of %s: on disk %v, counted %v, dead %v, ghosts %v", k, ok, pl.counted, pl.dead, pl.ghosts != nil)
 			continue
 		}
-		want += int64(l.sectors() * sectorSize)
+		counted(l)
 	}
 	var segLive int64
 	for i, sg := range f.segs {
 		if sg.live > sg.used || (sg.state == segFree && (sg.used != 0 || sg.live != 0)) || sg.inflight != 0 {
-			t.Errorf("segment %d: %+v", i, sg)
+			t.Errorf("segment %d: state %d, used %d, live %d, in flight %d", i, sg.state, sg.used, sg.live, sg.inflight)
 		}
-		segLive += int64(sg.live * sectorSize)
+		if sg.starts != starts[i] {
+			t.Errorf("segment %d: the starts of its live records are not those of the records counted in it", i)
+		}
+		segLive += int64(sg.live)
 	}
 	if got := f.live.Load(); got != want || segLive != want {
 		t.Errorf("live bytes: counter %d, segments %d, records %d", got, segLive, want)

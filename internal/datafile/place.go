@@ -69,6 +69,9 @@ func (l Loc) sector() uint64 { return uint64(l)&(1<<40-1) - 1 }
 // sectors returns the record's length in sectors.
 func (l Loc) sectors() uint64 { return uint64(l) >> 40 }
 
+// bytes returns the record's length in bytes: the sectors it covers.
+func (l Loc) bytes() uint64 { return l.sectors() * sectorSize }
+
 // ghost names a segment that may hold an older copy of a key, in the generation it had then.
 type ghost struct {
 	seg, gen uint32

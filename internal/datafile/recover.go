@@ -35,8 +35,9 @@ const recoverBatch = 1024
 // zeroed.
 func (f *File) recover(rb Rebuilder) error {
 	type found struct {
-		v  any
-		pl *Place
+		v     any
+		pl    *Place
+		batch uint64
 	}
 	batches := make(chan []found, 4)
 	var st disk.ScanStats
@@ -49,7 +50,7 @@ func (f *File) recover(rb Rebuilder) error {
 			pl := &places[len(batch)]
 			pl.loc.Store(uint64(packLoc(r.Sector, uint64(r.Header.Size/sectorSize))))
 			pl.dead = r.Header.Kind == format.KindDelete
-			if batch = append(batch, found{rb.Build(r, pl), pl}); len(batch) == recoverBatch {
+			if batch = append(batch, found{rb.Build(r, pl), pl, r.Header.Batch}); len(batch) == recoverBatch {
 				batches <- batch
 				batch = make([]found, 0, recoverBatch)
 				places = make([]Place, recoverBatch)
@@ -65,6 +66,9 @@ func (f *File) recover(rb Rebuilder) error {
 		for _, fd := range batch {
 			l, _ := fd.pl.Loc()
 			pinned = f.use(l.sector(), l.sectors(), pinned)
+			if s := segOf(l.sector()); int(s) < len(f.segs) {
+				f.segs[s].stamp = max(f.segs[s].stamp, fd.batch)
+			}
 			if winner, loser := rb.Add(fd.v); winner != nil {
 				f.supersede(winner, loser)
 			}
@@ -122,7 +126,7 @@ func (f *File) Keep(key string, pl *Place) bool {
 }
 
 // use records, during recovery, that n sectors from sector sec hold a record (or a torn one):
-// the segment's used sectors grow to cover them. A record larger than a segment that starts a
+// the segment's used bytes grow to cover them. A record larger than a segment that starts a
 // segment makes a group; any other record that crosses a segment's end pins the segments it
 // touches (they are never cleaned), which pinned collects.
 func (f *File) use(sec, n uint64, pinned []alloc.Extent) []alloc.Extent {
@@ -134,11 +138,11 @@ func (f *File) use(sec, n uint64, pinned []alloc.Extent) []alloc.Extent {
 	sg := &f.segs[seg]
 	switch {
 	case rel+n <= segSectors:
-		sg.used = max(sg.used, rel+n)
+		sg.used = max(sg.used, (rel+n)*sectorSize)
 	case rel == 0 && n > segSectors:
 		k := uint32((n + segSectors - 1) / segSectors)
 		k = min(k, uint32(len(f.segs))-seg)
-		sg.used, sg.span = n, k
+		sg.used, sg.span = n*sectorSize, k
 		for j := uint32(1); j < k; j++ {
 			f.segs[seg+j].span = 0
 		}
@@ -146,7 +150,7 @@ func (f *File) use(sec, n uint64, pinned []alloc.Extent) []alloc.Extent {
 		k := uint32((rel + n + segSectors - 1) / segSectors)
 		k = min(k, uint32(len(f.segs))-seg)
 		pinned = append(pinned, alloc.Extent{Off: uint64(seg), Len: uint64(k)})
-		sg.used = max(sg.used, min(rel+n, segSectors))
+		sg.used = max(sg.used, min(rel+n, segSectors)*sectorSize)
 	}
 	return pinned
 }
@@ -167,7 +171,7 @@ func (f *File) rebuildFree(pinned []alloc.Extent) error {
 		case sg.span == 0, sg.used > 0:
 			sg.state = segFull
 		default:
-			sg.state = segFree
+			sg.state, sg.held = segFree, true // its blocks may be allocated: trim punches it
 			continue
 		}
 		used = append(used, alloc.Extent{Off: uint64(i), Len: 1})

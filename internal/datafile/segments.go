@@ -40,12 +40,18 @@ const (
 
 // segment is the state of one segment, guarded by File.mu.
 type segment struct {
-	// live is the number of sectors of records that must stay: the newest version of present
+	// live is the number of bytes of records that must stay: the newest version of present
 	// keys and the deletion records that still have ghosts.
 	live uint64
-	// used is the number of sectors from the segment's start that may hold records (for a
+	// used is the number of bytes from the segment's start that may hold records (for a
 	// group, from the group's start).
 	used uint64
+	// stamp is the number of the last batch that appended to the segment (after Open, of the
+	// newest record found in it): the cleaner measures the segment's age from it.
+	stamp uint64
+	// starts marks the sectors, from the segment's start, where a record counted as live
+	// starts: the cleaner reads only those.
+	starts liveStarts
 	// span is the number of segments of the group this segment starts: 1 normally, more for a
 	// record larger than a segment, 0 for the other segments of such a group.
 	span uint32
@@ -55,6 +61,22 @@ type segment struct {
 	// settled yet; the cleaner leaves the segment alone until it is 0.
 	inflight int32
 	state    segState
+	// held marks a free segment whose blocks may still be allocated on disk (space Grow
+	// reserved, or a segment found free at Open): the cleaner punches it once the writers are
+	// quiet (trim). An erased segment is a hole already.
+	held bool
+}
+
+// liveStarts is a bitmap of a segment's sectors, bit s%64 of word s/64 for sector s.
+type liveStarts [segSectors / 64]uint64
+
+// set marks or clears the start of a record at sector s of the segment.
+func (m *liveStarts) set(s uint64, on bool) {
+	if on {
+		m[s/64] |= 1 << (s % 64)
+	} else {
+		m[s/64] &^= 1 << (s % 64)
+	}
 }
 
 // segOf returns the segment of a sector.
@@ -129,8 +151,10 @@ func (f *File) count(pl *Place) {
 		return
 	}
 	pl.counted = true
-	f.segs[segOf(l.sector())].live += l.sectors()
-	f.live.Add(int64(l.sectors() * sectorSize))
+	seg := segOf(l.sector())
+	f.segs[seg].live += l.bytes()
+	f.segs[seg].starts.set(l.sector()-segStart(seg), true)
+	f.live.Add(int64(l.bytes()))
 }
 
 // release turns the record at pl into garbage in its segment; the record's own segment becomes
@@ -141,9 +165,11 @@ func (f *File) release(pl *Place) {
 	}
 	l, _ := pl.Loc()
 	pl.counted = false
-	s := &f.segs[segOf(l.sector())]
-	s.live -= min(l.sectors(), s.live)
-	f.live.Add(-int64(l.sectors() * sectorSize))
+	seg := segOf(l.sector())
+	s := &f.segs[seg]
+	s.live -= min(l.bytes(), s.live)
+	s.starts.set(l.sector()-segStart(seg), false)
+	f.live.Add(-int64(l.bytes()))
 }
 
 // errSegments reports a broken invariant of the segment table.
@@ -164,7 +190,7 @@ func (f *File) takeSegments(n uint32) (uint32, error) {
 			return 0, fmt.Errorf("%w: %w", ErrFull, err)
 		}
 		f.crashAt("grown")
-		f.addSegments(grown)
+		f.addSegments(grown, true)
 		ext, err = f.free.Alloc(uint64(n))
 	}
 	if err != nil {
@@ -176,7 +202,7 @@ func (f *File) takeSegments(n uint32) (uint32, error) {
 		if s.state != segFree {
 			return 0, fmt.Errorf("%w: segment %d handed out while %d", errSegments, first+i, s.state)
 		}
-		s.state, s.used, s.live, s.span = segFull, 0, 0, 0
+		s.state, s.used, s.live, s.span, s.stamp, s.starts = segFull, 0, 0, 0, 0, liveStarts{}
 	}
 	f.segs[first].span = n
 	f.kickCleaner()
@@ -214,7 +240,8 @@ func (f *File) makeFree(segs []uint32) {
 		for j := range span {
 			sg := &f.segs[v+j]
 			sg.gen++
-			sg.used, sg.live, sg.span, sg.state = 0, 0, 1, segFree
+			sg.used, sg.live, sg.span, sg.state, sg.stamp, sg.starts = 0, 0, 1, segFree, 0, liveStarts{}
+			sg.held = false // punched, or its headers zeroed where the filesystem cannot punch
 		}
 		if err := f.free.Free(alloc.Extent{Off: uint64(v), Len: uint64(span)}); err != nil {
 			f.log.Error().Err(err).Uint32("segment", v).Msg("feox: segment table inconsistent; its space leaks")
@@ -228,14 +255,15 @@ func (f *File) makeFree(segs []uint32) {
 	}
 }
 
-// addSegments extends the segment table and the free list to n segments.
-func (f *File) addSegments(n uint32) {
+// addSegments extends the segment table and the free list to n segments; held says whether
+// the new segments' blocks are allocated.
+func (f *File) addSegments(n uint32, held bool) {
 	have := uint32(len(f.segs))
 	if n <= have {
 		return
 	}
 	for range n - have {
-		f.segs = append(f.segs, segment{span: 1})
+		f.segs = append(f.segs, segment{span: 1, held: held})
 	}
 	_ = f.free.Grow(uint64(n)) // grows only
 }
@@ -251,10 +279,10 @@ func (f *File) claim(n uint64) (uint64, uint32, error) {
 			return 0, 0, err
 		}
 		f.taken = append(f.taken, first)
-		f.segs[first].used = (n + f.pad - 1) / f.pad * f.pad
+		f.segs[first].used = (n + f.pad - 1) / f.pad * f.pad * sectorSize
 		return segStart(first), first, nil
 	}
-	if f.head < 0 || f.segs[f.head].used+n > segSectors {
+	if f.head < 0 || f.segs[f.head].used+n*sectorSize > segBytes {
 		first, err := f.takeSegments(1)
 		if err != nil {
 			return 0, 0, err // the head stays open
@@ -268,8 +296,8 @@ func (f *File) claim(n uint64) (uint64, uint32, error) {
 	}
 	h := uint32(f.head)
 	sg := &f.segs[h]
-	sec := segStart(h) + sg.used
-	sg.used += n
+	sec := segStart(h) + sg.used/sectorSize
+	sg.used += n * sectorSize
 	return sec, h, nil
 }
 
@@ -314,7 +342,14 @@ func (f *File) allocate(sizes []uint64, dst []alloc.Extent, segs []uint32) ([]al
 		// The batch's space ends on a page: its last write is padded to there (addRuns), and
 		// the next batch starts there.
 		sg := &f.segs[f.head]
-		sg.used = min((sg.used+f.pad-1)/f.pad*f.pad, segSectors)
+		padBytes := f.pad * sectorSize
+		sg.used = min((sg.used+padBytes-1)/padBytes*padBytes, segBytes)
+	}
+	// The batch about to be numbered (Submit numbers it next; a concurrent shard's may take
+	// the number first, which ages the segment by a batch at most).
+	stamp := f.batch.Load() + 1
+	for _, i := range segs {
+		f.segs[i].stamp = max(f.segs[i].stamp, stamp)
 	}
 	return dst, segs, nil
 }
@@ -338,7 +373,7 @@ func (f *File) space() (free, garbage int64) {
 		if s.state == segFree || s.span == 0 {
 			continue
 		}
-		garbage += int64((s.used - min(s.live, s.used)) * sectorSize)
+		garbage += int64(s.used - min(s.live, s.used))
 	}
 	return free, garbage
 }

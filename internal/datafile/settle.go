@@ -29,6 +29,7 @@ func (be *backend) settle(b *stages.Batch, fl *flight) {
 	be.warm(b)
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	var versions uint64
 	for j, i := range fl.entries {
 		e := &b.Entries[i]
 		loc := packLoc(fl.exts[j].Off, fl.exts[j].Len)
@@ -37,8 +38,10 @@ func (be *backend) settle(b *stages.Batch, fl *flight) {
 			f.moved(ref, loc)
 		case Placed:
 			f.settleVersion(e.Key, ref.Place(), loc)
+			versions += loc.bytes()
 		}
 	}
+	f.versionBytes.Add(int64(versions)) // the writers' pace for the cleaner, ordered with nothing
 	// A deletion dropped with its key's whole batch history wrote nothing and supersedes nothing
 	// on disk: its link to older versions is dropped.
 	for i := range b.Dropped {

@@ -384,5 +384,9 @@ func (f *File) cleanSegments(segs ...int) error {
 // still (a copy of it is a consistent snapshot).
 func (f *File) pauseCleaner() (resume func()) {
 	f.cleanMu.Lock()
-	return f.cleanMu.Unlock
+	f.eraseMu.Lock()
+	return func() {
+		f.eraseMu.Unlock()
+		f.cleanMu.Unlock()
+	}
 }

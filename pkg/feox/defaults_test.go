@@ -30,4 +30,7 @@ func TestDefaults_Documented(t *testing.T) {
 			t.Errorf("%s = %d, documented as %d", c.name, c.got, c.want)
 		}
 	}
+	if feox.DefaultMaxGarbage != 0.25 {
+		t.Errorf("DefaultMaxGarbage = %v, documented as 0.25", feox.DefaultMaxGarbage)
+	}
 }

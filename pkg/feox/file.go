@@ -28,6 +28,7 @@ func (s *Store) openFile() error {
 	cfg.Writers.IO, cfg.Writers.QueueDepth = o.Pipeline.IO.disk(), o.Pipeline.QueueDepth
 	cfg.Writers.SQPoll, cfg.Writers.BatchEntries = o.Pipeline.SQPoll, o.Pipeline.BatchEntries
 	cfg.DirectIO, cfg.Index, cfg.ShardOf, cfg.Log = o.Pipeline.DirectIO, fileIndex{s}, s.shardOf, s.log
+	cfg.MaxGarbage = o.MaxGarbage
 	rb := &rebuild{s: s}
 	df, err := datafile.Open(cfg, rb)
 	if err != nil {

@@ -4,6 +4,7 @@ package feox_test
 
 import (
 	"errors"
+	"math"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -25,6 +26,9 @@ func TestOpen_InvalidOptions(t *testing.T) {
 	}{
 		{"negative FileSize", "FileSize", feox.Options{FileSize: -1}},
 		{"negative MaxMemory", "MaxMemory", feox.Options{MaxMemory: -1}},
+		{"negative MaxGarbage", "MaxGarbage", feox.Options{MaxGarbage: -0.1}},
+		{"MaxGarbage above 1", "MaxGarbage", feox.Options{MaxGarbage: 1.5}},
+		{"MaxGarbage NaN", "MaxGarbage", feox.Options{MaxGarbage: math.NaN()}},
 		{"negative Shards", "Shards", pipe(feox.PipelineOptions{Shards: -1})},
 		{"too many Shards", "Shards", pipe(feox.PipelineOptions{Shards: feox.MaxShards + 1})},
 		{"negative RingSize", "RingSize", pipe(feox.PipelineOptions{RingSize: -1})},
@@ -72,7 +76,10 @@ func TestOpen_ValidOptions(t *testing.T) {
 		{"IOPwrite", feox.Options{Pipeline: feox.PipelineOptions{IO: feox.IOPwrite}}},
 		{"negative TTLSweepInterval", feox.Options{TTLSweepInterval: -time.Second}},
 		{"tiny MaxMemory", feox.Options{MaxMemory: 1}},
-		{"every field set", feox.Options{FileSize: 1 << 20, MaxMemory: 1 << 20, DisableCache: true,
+		{"MaxGarbage 1 (no bound)", feox.Options{MaxGarbage: 1}},
+		{"small MaxGarbage", feox.Options{MaxGarbage: 0.01}},
+		{"persistent, MaxGarbage 0.1", feox.Options{Path: filepath.Join(t.TempDir(), "g.feox"), MaxGarbage: 0.1}},
+		{"every field set", feox.Options{FileSize: 1 << 20, MaxMemory: 1 << 20, DisableCache: true, MaxGarbage: 0.5,
 			TTLSweepInterval: time.Millisecond, Pipeline: feox.PipelineOptions{Shards: 3, RingSize: 7,
 				BatchEntries: 1, BatchBytes: 1, FlushInterval: time.Microsecond, DisableCoalesce: true,
 				IO: feox.IOAuto, QueueDepth: 1}}},

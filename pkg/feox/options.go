@@ -7,6 +7,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/feoxdb/feox-go/internal/datafile"
 	"github.com/feoxdb/feox-go/internal/disk"
 	"github.com/feoxdb/feox-go/pkg/stages"
 )
@@ -50,6 +51,7 @@ const (
 	DefaultBatchBytes       = stages.DefaultBatchBytes    // 16 MiB
 	DefaultFlushInterval    = stages.DefaultFlushInterval // 100ms
 	DefaultQueueDepth       = disk.DefaultQueueDepth      // 256
+	DefaultMaxGarbage       = datafile.DefaultMaxGarbage  // 0.25
 	// MaxRingSize is the largest RingSize Open accepts (1 << 20).
 	MaxRingSize = stages.MaxRingSize
 	// MaxShards is the largest Shards Open accepts (1024).
@@ -75,6 +77,14 @@ type Options struct {
 	// TTLSweepInterval is how often a background sweep removes expired keys (default 1s);
 	// negative disables the sweep. Expired keys are invisible to reads either way.
 	TTLSweepInterval time.Duration
+	// MaxGarbage is the fraction of the data file's written space that may hold garbage
+	// (replaced and deleted records) before the cleaner moves live records to reclaim it
+	// (default 0.25, at most 1). It trades write cost for space: the file takes about
+	// 1/(1-MaxGarbage) times its live bytes on disk, and a lower value makes the cleaner
+	// rewrite more live records per byte it reclaims. 1 turns the bound off: the cleaner then
+	// moves records only when free segments run short (segments that hold only garbage are
+	// erased whatever the value). Persistent mode only.
+	MaxGarbage float64
 	// Pipeline configures the write pipeline's stages.
 	Pipeline PipelineOptions
 	// Logger receives structured logs of open, recovery, flush errors and close; nil is silent.
@@ -126,6 +136,8 @@ func (o Options) withDefaults() (Options, error) {
 		return o, bad("FileSize", o.FileSize, "must not be negative")
 	case o.MaxMemory < 0:
 		return o, bad("MaxMemory", o.MaxMemory, "must not be negative")
+	case !(o.MaxGarbage >= 0 && o.MaxGarbage <= 1):
+		return o, bad("MaxGarbage", o.MaxGarbage, "must be in [0, 1]")
 	case p.IO < IOAuto || p.IO > IOPwrite:
 		return o, bad("Pipeline.IO", p.IO, "unknown mode")
 	case p.QueueDepth < 0 || p.QueueDepth > MaxQueueDepth:
@@ -146,6 +158,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.TTLSweepInterval == 0 {
 		o.TTLSweepInterval = DefaultTTLSweepInterval
+	}
+	if o.MaxGarbage == 0 {
+		o.MaxGarbage = DefaultMaxGarbage
 	}
 	if p.QueueDepth == 0 {
 		p.QueueDepth = DefaultQueueDepth
