@@ -20,7 +20,7 @@ import (
 //  3. It flushes the pipeline. A move whose version was replaced meanwhile is skipped by the
 //     backend; the newer version releases the old extent itself.
 //  4. When a victim holds no live record any more, it erases it (punches a hole, or zeroes
-//     the first sector of each record where the filesystem cannot), makes the erasure durable
+//     the header of each frame where the filesystem cannot), makes the erasure durable
 //     with fsync, and only then returns the segment to the free list and bumps its generation,
 //     which retires the ghosts that named it. Step 4 runs on a goroutine of its own while the
 //     next round goes through steps 1 to 3 (eraser), one erasure at a time.
@@ -152,7 +152,7 @@ func (f *File) trim() (bool, error) {
 	var err error
 	done := 0
 	for _, v := range segs {
-		if err = f.file.Punch(int64(segStart(v)*sectorSize), segBytes); err != nil {
+		if err = f.file.Punch(int64(segStart(v)), segBytes); err != nil {
 			break
 		}
 		done++
@@ -261,9 +261,9 @@ func (f *File) unmark(segs []uint32) {
 
 // erase erases the segments (each with its group) and makes the erasure durable. It punches
 // holes from the segment's start forward, in block-aligned pieces of eraseChunk: a crash
-// (power loss) part way leaves a prefix erased, so a record is either whole or without its
-// header, never torn. Where the filesystem cannot punch holes, it zeroes the first sector of
-// every record header that still verifies, with the same effect.
+// (power loss) part way leaves a prefix erased, so a frame is either whole or without its
+// header, never torn. Where the filesystem cannot punch holes, it zeroes every frame header
+// that still verifies, with the same effect.
 func (f *File) erase(segs []uint32) error {
 	f.mu.Lock()
 	used := make([]uint64, len(segs))
@@ -289,7 +289,7 @@ func (f *File) eraseUsed(segs []uint32, used []uint64) error {
 		if used[i] == 0 {
 			continue
 		}
-		off := int64(segStart(v) * sectorSize)
+		off := int64(segStart(v))
 		end := off + (int64(used[i])+eraseAlign-1)/eraseAlign*eraseAlign // a group's used bytes may pass segBytes
 		for at := off; at < end; at += eraseChunk {
 			err := f.file.Punch(at, min(eraseChunk, end-at))
@@ -313,20 +313,19 @@ const (
 	eraseChunk = 64 << 10
 )
 
-// zeroHeaders zeroes the first sector of each record header in [off, off+n) that verifies,
-// torn records included.
+// zeroHeaders zeroes the first format.FrameAlign bytes of each frame in [off, off+n) whose
+// header verifies, torn frames included: their records can no longer be found.
 func (f *File) zeroHeaders(off, n int64) error {
 	buf := make([]byte, n)
 	if err := f.file.ReadAt(buf, off); err != nil {
 		return err
 	}
-	first := uint64(off) / sectorSize
-	for pos := 0; pos+format.RecordHeaderSize <= len(buf); pos += sectorSize {
-		sec := first + uint64(pos/sectorSize)
-		if _, err := format.DecodeRecordHeader(buf[pos:], sec, f.salt); err != nil {
+	for pos := 0; pos+format.FrameHeaderSize <= len(buf); pos += format.FrameAlign {
+		at := uint64(off) + uint64(pos)
+		if _, err := format.DecodeFrameHeader(buf[pos:], at, f.salt); err != nil {
 			continue
 		}
-		if err := f.file.WriteAt([][]byte{zeroSector}, int64(sec*sectorSize)); err != nil {
+		if err := f.file.WriteAt([][]byte{zeroPage[:format.FrameAlign]}, int64(at)); err != nil {
 			return err
 		}
 	}

@@ -126,7 +126,7 @@ func TestCleaner_OverwritesKeepTheFileBounded(t *testing.T) {
 		st.flush()
 	}
 	s := st.f.Stats()
-	live := int64(keys * 4096)
+	live := st.liveBytes()
 	t.Logf("file %d MiB, live %d KiB, garbage %d KiB, free %d MiB, %d segments cleaned, %d records moved",
 		s.Size>>20, s.Live>>10, s.Garbage>>10, s.Free>>20, s.Cleaned, s.Moved)
 	if s.Live != live {
@@ -380,7 +380,7 @@ func TestCleaner_UniformOverwritesSettle(t *testing.T) {
 		last[k] = n
 	}
 	st.flush()
-	live := int64(keys * sectorSize)
+	live := st.liveBytes()
 	bound := float64(live)/(1-DefaultMaxGarbage) + 2*segBytes
 	var s Stats
 	for deadline := time.Now().Add(waitBound); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {

@@ -100,10 +100,12 @@ type File struct {
 	segs []segment
 	free *alloc.Allocator // free segments (the allocator's units are segments)
 	head int64            // the open segment, -1 for none
-	// pad is the number of sectors each batch's space is rounded up to (1: none). With
-	// O_DIRECT it is a page: every batch then starts and ends on a filesystem block, which
-	// a direct write needs to avoid the filesystem's slow path for partial blocks.
-	pad uint64
+	// align is the alignment of every frame's start and end (format.FrameAlign). With O_DIRECT
+	// it is a page: every batch then starts and ends on a filesystem block, which a direct
+	// write needs to avoid the filesystem's slow path for partial blocks.
+	align uint64
+	// liveRecords counts the records that count as live.
+	liveRecords int64
 	// fellBack is set once the fallback from O_DIRECT has been logged.
 	fellBack atomic.Bool
 	taken    []uint32    // scratch of allocate: the segments it took from the free list
@@ -167,7 +169,7 @@ func Open(cfg Config, rb Rebuilder) (*File, error) {
 		return nil, err
 	}
 	f := &File{cfg: cfg, file: df, salt: df.Header().Salt, log: cfg.Log, free: alloc.New(), head: -1,
-		pad: 1, kept: make(map[string]*Place), keptMin: cleanKeptMin, kick: make(chan struct{}, 1),
+		align: format.FrameAlign, kept: make(map[string]*Place), keptMin: cleanKeptMin, kick: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{}), maxGarbage: cfg.MaxGarbage}
 	if !(f.maxGarbage > 0 && f.maxGarbage <= 1) {
 		f.maxGarbage = DefaultMaxGarbage
@@ -209,7 +211,7 @@ func (f *File) open(created bool, rb Rebuilder) error {
 		case !on:
 			f.log.Warn().Str("path", f.cfg.Path).Msg("feox: DirectIO asked for, but the filesystem reports no usable direct I/O alignment; writes stay buffered")
 		default:
-			f.pad = pageSize / sectorSize // recovery left no open segment: the first batch starts one
+			f.align = pageSize // recovery left no open segment: the first batch starts one
 		}
 	}
 	wo := f.cfg.Writers

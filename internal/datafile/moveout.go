@@ -2,7 +2,6 @@ package datafile
 
 import (
 	"errors"
-	"math/bits"
 	"unsafe"
 
 	"github.com/feoxdb/feox-go/internal/format"
@@ -14,29 +13,29 @@ import (
 // settle.go for what happens to it there).
 
 // moveOut reads victim v and hands every record that must stay to its key's shard as a move,
-// and returns how many it handed over; sc is the round's working memory. Only the records the segment
-// counts as live are looked at (segment.starts): the index is asked about each key without
-// the file's lock, and the answer checked under it; only a record that moves is verified in
-// full.
+// and returns how many it handed over; sc is the round's working memory. It steps through the
+// victim's frames and peeks at each record (fields and key, no checksum): the index is asked
+// about each key without the file's lock, and the answer checked under it; only a record that
+// moves is verified in full.
 func (f *File) moveOut(v uint32, sc *scratch) (int, error) {
 	f.mu.Lock()
-	used, live, starts := f.segs[v].used, f.segs[v].live, f.segs[v].starts
+	used, live := f.segs[v].used, f.segs[v].live
 	f.mu.Unlock()
 	if live == 0 {
 		return 0, nil
 	}
+	base := segStart(v)
 	buf := sc.readBuffer(used)
-	if err := f.file.ReadAt(buf, int64(segStart(v)*sectorSize)); err != nil {
+	if err := f.file.ReadAt(buf, int64(base)); err != nil {
 		return 0, err
 	}
 	f.read.Add(int64(len(buf))) // BytesRead counts the cleaner's reads too
-	hs := f.liveHeaders(v, buf, &starts, sc.heads[:0])
+	hs := f.recordHeads(base, buf, sc.heads[:0])
 	defer func() { clear(hs); sc.heads = hs[:0] }()
 	f.mu.Lock()
 	for i := range hs {
 		hd := &hs[i]
-		key := buf[hd.pos+format.RecordHeaderSize : hd.pos+format.RecordHeaderSize+hd.h.KeyLen]
-		hd.pl = f.stays(key, packLoc(segStart(v)+uint64(hd.pos/sectorSize), uint64(hd.h.Size/sectorSize)), hd.pl)
+		hd.pl = f.stays(hd.r.Key, packLoc(base+uint64(hd.pos), uint64(hd.r.Size)), hd.pl)
 	}
 	f.mu.Unlock()
 	moved := 0
@@ -45,20 +44,20 @@ func (f *File) moveOut(v uint32, sc *scratch) (int, error) {
 		if hd.pl == nil {
 			continue
 		}
-		sec := segStart(v) + uint64(hd.pos/sectorSize)
-		key, value, err := format.VerifyRecord(buf[hd.pos:hd.pos+hd.h.Size], hd.h, sec, f.salt)
+		off := base + uint64(hd.pos)
+		r, err := format.DecodePackedRecord(buf[hd.pos:hd.pos+hd.r.Size], off, f.salt)
 		if err != nil {
 			// The newest version's own record is damaged: it stays where it is (the segment
 			// is not erased), and reads of it report ErrCorrupted.
-			f.log.Error().Err(err).Uint64("offset", sec*sectorSize).Msg("feox: the cleaner met a damaged live record")
+			f.log.Error().Err(err).Uint64("offset", off).Msg("feox: the cleaner met a damaged live record")
 			continue
 		}
 		// The value is copied to the arena, which outlives buf until the move is written.
 		at := len(sc.arena)
-		sc.arena = append(sc.arena, value...)
-		e := stages.Entry{Key: string(key), TS: hd.h.TS, Seq: hd.h.Seq, Expiry: hd.h.Expiry,
-			Kind: stages.Put, Value: sc.arena[at:len(sc.arena):len(sc.arena)], Ref: &move{pl: hd.pl, from: packLoc(sec, uint64(hd.h.Size/sectorSize))}}
-		if hd.h.Kind == format.KindDelete {
+		sc.arena = append(sc.arena, r.Value...)
+		e := stages.Entry{Key: string(r.Key), TS: r.TS, Seq: r.Seq, Expiry: r.Expiry,
+			Kind: stages.Put, Value: sc.arena[at:len(sc.arena):len(sc.arena)], Ref: &move{pl: hd.pl, from: packLoc(off, uint64(r.Size))}}
+		if r.Kind == format.KindDelete {
 			e.Kind, e.Value = stages.Delete, nil
 		}
 		if err := f.pipe.Enqueue(f.cfg.ShardOf(e.Key), e); err != nil {
@@ -87,37 +86,41 @@ func (sc *scratch) readBuffer(n uint64) []byte {
 	return sc.read[:n]
 }
 
-// liveHeaders appends to hs the header of each record of victim v (read into buf) that starts
-// at a sector of starts, with the place the index holds for its key (checked later under the
-// lock). A live record whose header does not verify stays where it is: the victim keeps a live
+// recordHeads appends to hs each record of the frames in buf, the used bytes of a segment
+// that starts at file offset base, with the place the index holds for its key (checked later
+// under the lock). It steps from frame to frame as the recovery scan does, trying the next
+// format.FrameAlign boundary where no frame header verifies. A record that cannot be parsed
+// ends its frame: the live records after it stay where they are, so the victim keeps a live
 // record and is not erased.
-func (f *File) liveHeaders(v uint32, buf []byte, starts *liveStarts, hs []header) []header {
-	for w, word := range starts {
-		for ; word != 0; word &= word - 1 {
-			pos := (w*64 + bits.TrailingZeros64(word)) * sectorSize
-			if pos+format.RecordHeaderSize > len(buf) {
-				continue
-			}
-			sec := segStart(v) + uint64(pos/sectorSize)
-			h, err := format.DecodeRecordHeader(buf[pos:], sec, f.salt)
-			if err == nil && (h.Size > len(buf)-pos || format.RecordHeaderSize+h.KeyLen > h.Size) {
+func (f *File) recordHeads(base uint64, buf []byte, hs []header) []header {
+	for pos := 0; pos+format.FrameHeaderSize <= len(buf); {
+		h, err := format.DecodeFrameHeader(buf[pos:], base+uint64(pos), f.salt)
+		if err != nil || h.Length > len(buf)-pos {
+			pos += format.FrameAlign
+			continue
+		}
+		frame := buf[pos : pos+h.Length]
+		for rp := format.FrameHeaderSize; rp < len(frame); {
+			r, err := format.PeekPackedRecord(frame[rp:])
+			if err == nil && r.Size > len(frame)-rp {
 				err = errRecordBounds
 			}
 			if err != nil {
-				f.log.Error().Err(err).Uint64("offset", sec*sectorSize).Msg("feox: the cleaner met a damaged live record")
-				continue
+				f.log.Error().Err(err).Uint64("offset", base+uint64(pos+rp)).Msg("feox: the cleaner met a damaged record")
+				break
 			}
-			key := buf[pos+format.RecordHeaderSize : pos+format.RecordHeaderSize+h.KeyLen]
 			// Newest only looks the key up; it does not keep it.
-			newest := f.cfg.Index.Newest(unsafe.String(unsafe.SliceData(key), len(key)))
-			hs = append(hs, header{pos: pos, h: h, pl: newest})
+			newest := f.cfg.Index.Newest(unsafe.String(unsafe.SliceData(r.Key), len(r.Key)))
+			hs = append(hs, header{pos: pos + rp, r: r, pl: newest})
+			rp += r.Size
 		}
+		pos += int(alignUp(uint64(h.Length), format.FrameAlign))
 	}
 	return hs
 }
 
-// errRecordBounds reports a record header whose sizes do not fit its record or the segment.
-var errRecordBounds = errors.New("datafile: record header out of bounds")
+// errRecordBounds reports a record whose size runs past its frame.
+var errRecordBounds = errors.New("datafile: record runs past its frame")
 
 // stays reports the place of the record of key at loc if the record must stay on disk: it is the
 // key's newest version (newest, as the index held it, still counting at loc), or the key's
@@ -139,10 +142,10 @@ func (f *File) stays(key []byte, loc Loc, newest *Place) *Place {
 	return nil
 }
 
-// header is a record header the cleaner met in a victim, at pos in the victim's buffer, and
-// the place of the version it moves (nil if the record is garbage).
+// header is a record the cleaner met in a victim, at pos in the victim's buffer, as peeked
+// (its Value unset), and the place of the version it moves (nil if the record is garbage).
 type header struct {
 	pos int
-	h   format.RecordHeader
+	r   format.PackedRecord
 	pl  *Place
 }

@@ -1,6 +1,10 @@
 package datafile
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/feoxdb/feox-go/internal/format"
+)
 
 // Place is where one version of a key lives in the data file, and what the file must remember
 // about it: whether its record counts as live, the older copies of the key it stands for
@@ -53,24 +57,30 @@ func (p *Place) Superseded() bool { return p.superseded }
 // Dead reports whether the place is a deletion's.
 func (p *Place) Dead() bool { return p.dead }
 
-// Loc is a record's location in the data file: its first sector + 1 in the low 40 bits and its
-// length in sectors above them; 0 means none.
+// Loc is a record's location in the data file: its offset in RecordAlign units + 1 in the low
+// locOffBits bits and its size (padding included) in RecordAlign units above them; 0 means
+// none. It spans files of up to maxFileBytes and records of up to 1 GiB.
 type Loc uint64
 
-// packLoc packs a record's first sector and sector count.
-func packLoc(sector, sectors uint64) Loc { return Loc((sector + 1) | sectors<<40) }
+// locOffBits is the width of a Loc's offset field.
+const locOffBits = 37
+
+// maxFileBytes is the largest data file a Loc can address (1 TiB).
+const maxFileBytes = format.RecordAlign << locOffBits
+
+// packLoc packs a record's file offset and size in bytes, both multiples of RecordAlign.
+func packLoc(off, size uint64) Loc {
+	return Loc((off/format.RecordAlign + 1) | (size/format.RecordAlign)<<locOffBits)
+}
 
 // Offset returns the file offset of the record.
-func (l Loc) Offset() int64 { return int64(l.sector() * sectorSize) }
+func (l Loc) Offset() int64 { return int64(l.off()) }
 
-// sector returns the record's first sector.
-func (l Loc) sector() uint64 { return uint64(l)&(1<<40-1) - 1 }
+// off returns the file offset of the record.
+func (l Loc) off() uint64 { return (uint64(l)&(1<<locOffBits-1) - 1) * format.RecordAlign }
 
-// sectors returns the record's length in sectors.
-func (l Loc) sectors() uint64 { return uint64(l) >> 40 }
-
-// bytes returns the record's length in bytes: the sectors it covers.
-func (l Loc) bytes() uint64 { return l.sectors() * sectorSize }
+// size returns the bytes the record occupies, its padding included.
+func (l Loc) size() uint64 { return uint64(l) >> locOffBits * format.RecordAlign }
 
 // ghost names a segment that may hold an older copy of a key, in the generation it had then.
 type ghost struct {

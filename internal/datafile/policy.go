@@ -37,7 +37,7 @@ const (
 	// cold segment's few bytes of garbage would cost a rewrite of nearly the whole segment.
 	cleanGainShare = 0.5
 	// cleanKeptMin is the number of kept deletion records below which they never make the
-	// cleaner work (above it, the bound is the number of live sectors).
+	// cleaner work (above it, the bound is the number of other live records).
 	cleanKeptMin = 1 << 16
 	// A round moves the live records of at most a cleanRoundDiv-th of the written segments,
 	// between cleanVictimsMin and cleanVictims of them, holding at most cleanMoveBytes of live
@@ -127,8 +127,8 @@ func (f *File) goal(used, live uint64, written int, busy bool) goal {
 	reserve := max(uint64(len(f.segs))/cleanReserveDiv, cleanReserveMin)
 	// Kept deletion records cost memory (kept) until the segments of their older copies are
 	// erased: past a bound, clean as if free space were short.
-	// The bound is the live sectors other than the kept records' own (about one each).
-	keptLimit := max(f.keptMin, f.live.Load()/sectorSize-int64(len(f.kept)))
+	// The bound is the number of live records other than the kept ones.
+	keptLimit := max(f.keptMin, f.liveRecords-int64(len(f.kept)))
 	short := f.free.FreeUnits() < reserve || int64(len(f.kept)) > keptLimit
 	g := goal{victims: min(max(written/cleanRoundDiv, cleanVictimsMin), cleanVictims),
 		moveBytes: cleanMoveBytes, minGarbage: cleanMinGarbage}

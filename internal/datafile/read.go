@@ -34,31 +34,27 @@ func (f *File) readAt(loc Loc, v Version) ([]byte, error) {
 	if loc == 0 {
 		return nil, fmt.Errorf("%w: key %q has no record on disk", ErrCorrupted, v.Key)
 	}
-	sec := loc.sector()
-	buf := make([]byte, loc.sectors()*sectorSize)
+	buf := make([]byte, loc.size())
 	if err := f.reader.ReadAt(buf, loc.Offset()); err != nil {
 		return nil, err
 	}
 	f.read.Add(int64(len(buf)))
-	h, err := format.DecodeRecordHeader(buf, sec, f.salt)
-	var key, value []byte
-	if err == nil && h.Size <= len(buf) {
-		key, value, err = format.VerifyRecord(buf[:h.Size], h, sec, f.salt)
-	} else if err == nil {
-		err = errRunsPast
+	r, err := format.DecodePackedRecord(buf, loc.off(), f.salt)
+	if err == nil && r.Size != len(buf) {
+		err = errOtherSize
 	}
-	if err == nil && (h.Kind != format.KindValue || h.Seq != v.Seq || h.TS != v.TS ||
-		string(key) != v.Key || len(value) != v.ValueLen) {
+	if err == nil && (r.Kind != format.KindValue || r.Seq != v.Seq || r.TS != v.TS ||
+		string(r.Key) != v.Key || len(r.Value) != v.ValueLen) {
 		err = errOtherVersion
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: value of key %q at offset %d: %w", ErrCorrupted, v.Key, loc.Offset(), err)
 	}
-	return value, nil
+	return r.Value, nil
 }
 
 // Causes of a failed read, wrapped in ErrCorrupted.
 var (
-	errRunsPast     = errors.New("record runs past its extent")
+	errOtherSize    = errors.New("the record on disk is not the size of its extent")
 	errOtherVersion = errors.New("the record on disk is another version")
 )

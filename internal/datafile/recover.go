@@ -19,7 +19,7 @@ import (
 type Rebuilder interface {
 	// Build makes the caller's version of the record r found at pl. It runs on the scanning
 	// goroutine, ahead of Add; r's bytes are valid only during the call.
-	Build(r *disk.Found, pl *Place) any
+	Build(r *disk.FoundPacked, pl *Place) any
 	// Add resolves v, a version Build made, against the version of the same key met before
 	// (file order), on Open's goroutine. It returns the places of the winner and the loser
 	// when the key had a version already, and nil, nil otherwise.
@@ -31,8 +31,8 @@ const recoverBatch = 1024
 
 // recover rebuilds the segment table and, through rb, the index from the file: a goroutine
 // reads, verifies and builds each record; this one resolves versions of the same key and
-// records the sectors each record covers. Torn records (a crash interrupted their batch) are
-// zeroed.
+// records the bytes each record covers. The headers of torn frames (a crash interrupted their
+// batch) are zeroed.
 func (f *File) recover(rb Rebuilder) error {
 	type found struct {
 		v     any
@@ -40,17 +40,17 @@ func (f *File) recover(rb Rebuilder) error {
 		batch uint64
 	}
 	batches := make(chan []found, 4)
-	var st disk.ScanStats
+	var st disk.FrameScanStats
 	var err error
 	go func() {
 		defer close(batches)
 		batch := make([]found, 0, recoverBatch)
 		places := make([]Place, recoverBatch)
-		st, err = f.file.Scan(func(r *disk.Found) error {
+		st, err = f.file.ScanFrames(func(r *disk.FoundPacked) error {
 			pl := &places[len(batch)]
-			pl.loc.Store(uint64(packLoc(r.Sector, uint64(r.Header.Size/sectorSize))))
-			pl.dead = r.Header.Kind == format.KindDelete
-			if batch = append(batch, found{rb.Build(r, pl), pl, r.Header.Batch}); len(batch) == recoverBatch {
+			pl.loc.Store(uint64(packLoc(r.Offset, uint64(r.Size))))
+			pl.dead = r.Record.Kind == format.KindDelete
+			if batch = append(batch, found{rb.Build(r, pl), pl, r.Batch}); len(batch) == recoverBatch {
 				batches <- batch
 				batch = make([]found, 0, recoverBatch)
 				places = make([]Place, recoverBatch)
@@ -65,8 +65,8 @@ func (f *File) recover(rb Rebuilder) error {
 	for batch := range batches {
 		for _, fd := range batch {
 			l, _ := fd.pl.Loc()
-			pinned = f.use(l.sector(), l.sectors(), pinned)
-			if s := segOf(l.sector()); int(s) < len(f.segs) {
+			pinned = f.use(l.off(), l.size(), pinned)
+			if s := segOf(l.off()); int(s) < len(f.segs) {
 				f.segs[s].stamp = max(f.segs[s].stamp, fd.batch)
 			}
 			if winner, loser := rb.Add(fd.v); winner != nil {
@@ -79,14 +79,14 @@ func (f *File) recover(rb Rebuilder) error {
 	}
 	f.corrupt.Store(st.Torn)
 	f.batch.Store(st.MaxBatch)
-	for _, sec := range st.TornSectors {
-		pinned = f.use(sec, 1, pinned)
+	for _, off := range st.TornFrames {
+		pinned = f.use(off, format.FrameAlign, pinned)
 	}
 	if err := f.rebuildFree(pinned); err != nil {
 		return fmt.Errorf("%w: %w", ErrCorrupted, err)
 	}
-	// Torn records keep a verifiable header until zeroed: zero them before the space is reused.
-	if err := f.eraseAtOpen(st.TornSectors); err != nil {
+	// Torn frames keep a verifiable header until zeroed: zero them before the space is reused.
+	if err := f.eraseAtOpen(st.TornFrames); err != nil {
 		return err
 	}
 	f.log.Info().Int64("records", st.Records).Int64("torn", st.Torn).Int64("bytes_read", st.Bytes).
@@ -98,7 +98,7 @@ func (f *File) recover(rb Rebuilder) error {
 // and its ghosts become winner's ghosts.
 func (f *File) supersede(winner, loser *Place) {
 	l, _ := loser.Loc()
-	winner.ghosts = f.addGhost(f.mergeGhosts(winner.ghosts, loser.ghosts), l.sector())
+	winner.ghosts = f.addGhost(f.mergeGhosts(winner.ghosts, loser.ghosts), l.off())
 	loser.ghosts = nil
 	loser.superseded = true
 }
@@ -125,32 +125,34 @@ func (f *File) Keep(key string, pl *Place) bool {
 	return true
 }
 
-// use records, during recovery, that n sectors from sector sec hold a record (or a torn one):
-// the segment's used bytes grow to cover them. A record larger than a segment that starts a
-// segment makes a group; any other record that crosses a segment's end pins the segments it
-// touches (they are never cleaned), which pinned collects.
-func (f *File) use(sec, n uint64, pinned []alloc.Extent) []alloc.Extent {
-	seg := segOf(sec)
+// use records, during recovery, that size bytes from file offset off hold a record (or a torn
+// frame): the segment's used bytes grow to cover them, to the end of the frame's alignment. A
+// record that fills the frame at the start of a group of segments makes the group; any other
+// record that crosses a segment's end pins the segments it touches (they are never cleaned),
+// which pinned collects.
+func (f *File) use(off, size uint64, pinned []alloc.Extent) []alloc.Extent {
+	seg := segOf(off)
 	if int(seg) >= len(f.segs) {
 		return pinned
 	}
-	rel := sec - segStart(seg)
+	rel := off - segStart(seg)
+	end := rel + size
 	sg := &f.segs[seg]
 	switch {
-	case rel+n <= segSectors:
-		sg.used = max(sg.used, (rel+n)*sectorSize)
-	case rel == 0 && n > segSectors:
-		k := uint32((n + segSectors - 1) / segSectors)
+	case end <= segBytes:
+		sg.used = max(sg.used, alignUp(end, format.FrameAlign))
+	case rel == format.FrameHeaderSize:
+		k := uint32((end + segBytes - 1) / segBytes)
 		k = min(k, uint32(len(f.segs))-seg)
-		sg.used, sg.span = n*sectorSize, k
+		sg.used, sg.span = alignUp(end, format.FrameAlign), k
 		for j := uint32(1); j < k; j++ {
 			f.segs[seg+j].span = 0
 		}
 	default:
-		k := uint32((rel + n + segSectors - 1) / segSectors)
+		k := uint32((end + segBytes - 1) / segBytes)
 		k = min(k, uint32(len(f.segs))-seg)
 		pinned = append(pinned, alloc.Extent{Off: uint64(seg), Len: uint64(k)})
-		sg.used = max(sg.used, min(rel+n, segSectors)*sectorSize)
+		sg.used = segBytes
 	}
 	return pinned
 }
@@ -184,13 +186,13 @@ func (f *File) rebuildFree(pinned []alloc.Extent) error {
 	return nil
 }
 
-// eraseAtOpen zeroes the given sectors and syncs.
-func (f *File) eraseAtOpen(secs []uint64) error {
-	if len(secs) == 0 {
+// eraseAtOpen zeroes the headers of the frames at offs and syncs.
+func (f *File) eraseAtOpen(offs []uint64) error {
+	if len(offs) == 0 {
 		return nil
 	}
-	for _, sec := range secs {
-		if err := f.file.WriteAt([][]byte{zeroSector}, int64(sec*sectorSize)); err != nil {
+	for _, off := range offs {
+		if err := f.file.WriteAt([][]byte{zeroPage[:format.FrameAlign]}, int64(off)); err != nil {
 			return err
 		}
 	}

@@ -3,6 +3,7 @@ package datafile
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/feoxdb/feox-go/internal/format"
 	"github.com/feoxdb/feox-go/pkg/alloc"
@@ -10,22 +11,17 @@ import (
 
 // The data area is a log of segments. Batches append their records to the open segment (the
 // head), so that a batch is one sequential write wherever the keys it updates live. A version
-// that is replaced or deleted is not erased where it lies: its sectors turn into garbage in
+// that is replaced or deleted is not erased where it lies: its bytes turn into garbage in
 // their segment. The cleaner (cleaner.go) moves the live records out of segments that hold
 // much garbage, then erases the whole segment (a hole punched, or the records' headers zeroed)
 // and returns it to the free list. See docs/FORMAT.md and docs/DURABILITY.md.
 //
-// A record never crosses a segment boundary, except one larger than a segment, which starts a
-// group of consecutive segments of its own.
+// Records are packed in frames (format version 2), one per batch and segment. A frame never
+// crosses a segment boundary, except one holding a record too large for a segment, which
+// starts a group of consecutive segments of its own.
 
-// segSectors is a segment's size in sectors (1 MiB).
-const segSectors = 2048
-
-// segBytes is a segment's size in bytes.
-const segBytes = segSectors * sectorSize
-
-// baseSector is the first sector of segment 0.
-const baseSector = format.DataStart / sectorSize
+// segBytes is a segment's size in bytes (1 MiB).
+const segBytes = 1 << 20
 
 // segState is where a segment is in its life.
 type segState uint8
@@ -49,9 +45,6 @@ type segment struct {
 	// stamp is the number of the last batch that appended to the segment (after Open, of the
 	// newest record found in it): the cleaner measures the segment's age from it.
 	stamp uint64
-	// starts marks the sectors, from the segment's start, where a record counted as live
-	// starts: the cleaner reads only those.
-	starts liveStarts
 	// span is the number of segments of the group this segment starts: 1 normally, more for a
 	// record larger than a segment, 0 for the other segments of such a group.
 	span uint32
@@ -67,23 +60,14 @@ type segment struct {
 	held bool
 }
 
-// liveStarts is a bitmap of a segment's sectors, bit s%64 of word s/64 for sector s.
-type liveStarts [segSectors / 64]uint64
+// maxSegments is the number of segments of the largest data file (maxFileBytes).
+const maxSegments = (maxFileBytes - format.DataStart) / segBytes
 
-// set marks or clears the start of a record at sector s of the segment.
-func (m *liveStarts) set(s uint64, on bool) {
-	if on {
-		m[s/64] |= 1 << (s % 64)
-	} else {
-		m[s/64] &^= 1 << (s % 64)
-	}
-}
+// segOf returns the segment of a file offset in the data area.
+func segOf(off uint64) uint32 { return uint32((off - format.DataStart) / segBytes) }
 
-// segOf returns the segment of a sector.
-func segOf(sector uint64) uint32 { return uint32((sector - baseSector) / segSectors) }
-
-// segStart returns the first sector of segment i.
-func segStart(i uint32) uint64 { return baseSector + uint64(i)*segSectors }
+// segStart returns the file offset of segment i.
+func segStart(i uint32) uint64 { return format.DataStart + uint64(i)*segBytes }
 
 // segmentsFor returns the number of segments of a data file of size bytes (the last one may be
 // cut short by an unaligned size; alignedSize avoids that for files this package creates).
@@ -121,10 +105,11 @@ func (f *File) prune(g *ghost) *ghost {
 	return g
 }
 
-// addGhost adds the segment of sector (in its current generation) to the list g, pruned.
-func (f *File) addGhost(g *ghost, sector uint64) *ghost {
+// addGhost adds the segment of file offset off (in its current generation) to the list g,
+// pruned.
+func (f *File) addGhost(g *ghost, off uint64) *ghost {
 	g = f.prune(g)
-	seg := segOf(sector)
+	seg := segOf(off)
 	gen := f.segs[seg].gen
 	for p := g; p != nil; p = p.next {
 		if p.seg == seg && p.gen == gen {
@@ -151,10 +136,9 @@ func (f *File) count(pl *Place) {
 		return
 	}
 	pl.counted = true
-	seg := segOf(l.sector())
-	f.segs[seg].live += l.bytes()
-	f.segs[seg].starts.set(l.sector()-segStart(seg), true)
-	f.live.Add(int64(l.bytes()))
+	f.segs[segOf(l.off())].live += l.size()
+	f.liveRecords++
+	f.live.Add(int64(l.size()))
 }
 
 // release turns the record at pl into garbage in its segment; the record's own segment becomes
@@ -165,11 +149,10 @@ func (f *File) release(pl *Place) {
 	}
 	l, _ := pl.Loc()
 	pl.counted = false
-	seg := segOf(l.sector())
-	s := &f.segs[seg]
-	s.live -= min(l.bytes(), s.live)
-	s.starts.set(l.sector()-segStart(seg), false)
-	f.live.Add(-int64(l.bytes()))
+	s := &f.segs[segOf(l.off())]
+	s.live -= min(l.size(), s.live)
+	f.liveRecords--
+	f.live.Add(-int64(l.size()))
 }
 
 // errSegments reports a broken invariant of the segment table.
@@ -184,7 +167,10 @@ func (f *File) takeSegments(n uint32) (uint32, error) {
 	}
 	if errors.Is(err, alloc.ErrNoSpace) {
 		have := uint32(len(f.segs))
-		grown := have + max(have/4, n, 4)
+		grown := min(have+max(have/4, n, 4), maxSegments)
+		if grown < have+n {
+			return 0, fmt.Errorf("%w: the data file would pass %d bytes, the most a location can address", ErrFull, uint64(maxFileBytes))
+		}
 		f.crashAt("grow")
 		if err := f.file.Grow(format.DataStart + int64(grown)*segBytes); err != nil {
 			return 0, fmt.Errorf("%w: %w", ErrFull, err)
@@ -202,7 +188,7 @@ func (f *File) takeSegments(n uint32) (uint32, error) {
 		if s.state != segFree {
 			return 0, fmt.Errorf("%w: segment %d handed out while %d", errSegments, first+i, s.state)
 		}
-		s.state, s.used, s.live, s.span, s.stamp, s.starts = segFull, 0, 0, 0, 0, liveStarts{}
+		s.state, s.used, s.live, s.span, s.stamp = segFull, 0, 0, 0, 0
 	}
 	f.segs[first].span = n
 	f.kickCleaner()
@@ -240,7 +226,7 @@ func (f *File) makeFree(segs []uint32) {
 		for j := range span {
 			sg := &f.segs[v+j]
 			sg.gen++
-			sg.used, sg.live, sg.span, sg.state, sg.stamp, sg.starts = 0, 0, 1, segFree, 0, liveStarts{}
+			sg.used, sg.live, sg.span, sg.state, sg.stamp = 0, 0, 1, segFree, 0
 			sg.held = false // punched, or its headers zeroed where the filesystem cannot punch
 		}
 		if err := f.free.Free(alloc.Extent{Off: uint64(v), Len: uint64(span)}); err != nil {
@@ -268,44 +254,34 @@ func (f *File) addSegments(n uint32, held bool) {
 	_ = f.free.Grow(uint64(n)) // grows only
 }
 
-// claim finds room for a record of n sectors: at the end of the head segment, or in a new
-// head, or (for a record larger than a segment) in a group of its own. It returns the record's
-// first sector and its segment. Segments it takes from the free list are added to f.taken.
-func (f *File) claim(n uint64) (uint64, uint32, error) {
-	if n > segSectors {
-		k := uint32((n + segSectors - 1) / segSectors)
-		first, err := f.takeSegments(k)
-		if err != nil {
-			return 0, 0, err
-		}
-		f.taken = append(f.taken, first)
-		f.segs[first].used = (n + f.pad - 1) / f.pad * f.pad * sectorSize
-		return segStart(first), first, nil
-	}
-	if f.head < 0 || f.segs[f.head].used+n*sectorSize > segBytes {
-		first, err := f.takeSegments(1)
-		if err != nil {
-			return 0, 0, err // the head stays open
-		}
-		f.taken = append(f.taken, first)
-		if f.head >= 0 {
-			f.segs[f.head].state = segFull
-		}
-		f.head = int64(first)
-		f.segs[first].state = segOpen
-	}
-	h := uint32(f.head)
-	sg := &f.segs[h]
-	sec := segStart(h) + sg.used/sectorSize
-	sg.used += n * sectorSize
-	return sec, h, nil
+// frame is one frame of a batch (format version 2): its file offset and the records it holds,
+// first to first+n-1 in the order allocate placed them.
+type frame struct {
+	off      uint64
+	first, n int
 }
 
-// allocate places a batch's records, in order, and marks their segments in flight; segs
-// receives each segment once. It places all of them or none: when the file cannot grow, the
-// space of the records placed so far is given back, so that smaller batches (deletions, say)
-// can still use it.
-func (f *File) allocate(sizes []uint64, dst []alloc.Extent, segs []uint32) ([]alloc.Extent, []uint32, error) {
+// placement is what allocate makes of a batch: each record's extent (file offset and bytes),
+// the frames that hold them, and each segment they touch, once.
+type placement struct {
+	exts   []alloc.Extent
+	frames []frame
+	segs   []uint32
+}
+
+// reset empties p, keeping its memory.
+func (p *placement) reset() {
+	p.exts, p.frames, p.segs = p.exts[:0], p.frames[:0], p.segs[:0]
+}
+
+// allocate places a batch's records, of the given sizes (format.PackedSize), in order, and
+// marks their segments in flight. Records go into frames at the head: a frame starts on
+// f.align, after the head's last one, and ends where the batch ends or the next record does
+// not fit in the segment, which makes the next segment the head. A record too large for a
+// segment gets a frame in a group of segments of its own. It places all the records or none:
+// when the file cannot grow, the space of the records placed so far is given back, so that
+// smaller batches (deletions, say) can still use it.
+func (f *File) allocate(sizes []uint64, p *placement) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	head, headUsed := f.head, uint64(0)
@@ -313,46 +289,115 @@ func (f *File) allocate(sizes []uint64, dst []alloc.Extent, segs []uint32) ([]al
 		headUsed = f.segs[head].used
 	}
 	f.taken = f.taken[:0]
-	for _, n := range sizes {
-		sec, seg, err := f.claim(n)
-		if err != nil {
-			f.endFlight(segs)
-			for _, t := range f.taken {
-				span := max(f.segs[t].span, 1)
-				for j := range span {
-					f.segs[t+j].state, f.segs[t+j].used, f.segs[t+j].span = segFree, 0, 1
-				}
-				if ferr := f.free.Free(alloc.Extent{Off: uint64(t), Len: uint64(span)}); ferr != nil {
-					err = errors.Join(err, errSegments, ferr)
-				}
-			}
-			f.head = head
-			if head >= 0 {
-				f.segs[head].used, f.segs[head].state = headUsed, segOpen
-			}
-			return dst, segs[:0], err
+	open := false // whether the last frame is the head's last one, and may take the next record
+	for i, n := range sizes {
+		var err error
+		switch {
+		case n+format.FrameHeaderSize > segBytes:
+			err = f.placeGroup(i, n, p)
+			open = false
+		case open && f.segs[f.head].used+n <= segBytes:
+			sg := &f.segs[f.head]
+			p.exts = append(p.exts, alloc.Extent{Off: segStart(uint32(f.head)) + sg.used, Len: n})
+			sg.used += n
+			p.frames[len(p.frames)-1].n++
+		default:
+			err = f.placeFrame(i, n, p)
+			open = err == nil
 		}
-		dst = append(dst, alloc.Extent{Off: sec, Len: n})
-		if len(segs) == 0 || segs[len(segs)-1] != seg {
-			segs = append(segs, seg)
-			f.segs[seg].inflight++
+		if err != nil {
+			f.unplace(p, head, headUsed)
+			return err
 		}
 	}
-	if f.pad > 1 && f.head >= 0 {
-		// The batch's space ends on a page: its last write is padded to there (addRuns), and
-		// the next batch starts there.
+	if f.head >= 0 {
+		// The head's last frame ends on f.align (the writer pads it): the next one starts there.
 		sg := &f.segs[f.head]
-		padBytes := f.pad * sectorSize
-		sg.used = min((sg.used+padBytes-1)/padBytes*padBytes, segBytes)
+		sg.used = min(alignUp(sg.used, f.align), segBytes)
 	}
 	// The batch about to be numbered (Submit numbers it next; a concurrent shard's may take
 	// the number first, which ages the segment by a batch at most).
 	stamp := f.batch.Load() + 1
-	for _, i := range segs {
+	for _, i := range p.segs {
 		f.segs[i].stamp = max(f.segs[i].stamp, stamp)
 	}
-	return dst, segs, nil
+	return nil
 }
+
+// placeFrame starts a frame for record i, of n bytes, in the head after its last frame, or at
+// the start of a new head when it does not fit there. Called with f.mu held.
+func (f *File) placeFrame(i int, n uint64, p *placement) error {
+	if f.head < 0 || alignUp(f.segs[f.head].used, f.align)+format.FrameHeaderSize+n > segBytes {
+		first, err := f.takeSegments(1)
+		if err != nil {
+			return err // the head stays open
+		}
+		f.taken = append(f.taken, first)
+		if f.head >= 0 {
+			sg := &f.segs[f.head]
+			sg.state, sg.used = segFull, min(alignUp(sg.used, f.align), segBytes)
+		}
+		f.head = int64(first)
+		f.segs[first].state = segOpen
+	}
+	h := uint32(f.head)
+	sg := &f.segs[h]
+	sg.used = alignUp(sg.used, f.align)
+	p.frames = append(p.frames, frame{off: segStart(h) + sg.used, first: i, n: 1})
+	sg.used += format.FrameHeaderSize
+	p.exts = append(p.exts, alloc.Extent{Off: segStart(h) + sg.used, Len: n})
+	sg.used += n
+	p.addSeg(f, h)
+	return nil
+}
+
+// placeGroup places record i, of n bytes, too large for a segment, in a frame at the start of
+// a group of segments of its own. Called with f.mu held.
+func (f *File) placeGroup(i int, n uint64, p *placement) error {
+	used := format.FrameHeaderSize + n
+	first, err := f.takeSegments(uint32((used + segBytes - 1) / segBytes))
+	if err != nil {
+		return err
+	}
+	f.taken = append(f.taken, first)
+	f.segs[first].used = alignUp(used, f.align)
+	p.frames = append(p.frames, frame{off: segStart(first), first: i, n: 1})
+	p.exts = append(p.exts, alloc.Extent{Off: segStart(first) + format.FrameHeaderSize, Len: n})
+	p.addSeg(f, first)
+	return nil
+}
+
+// addSeg adds segment i to the placement's segments, in flight, unless it is there already.
+// Called with f.mu held.
+func (p *placement) addSeg(f *File, i uint32) {
+	if !slices.Contains(p.segs, i) {
+		p.segs = append(p.segs, i)
+		f.segs[i].inflight++
+	}
+}
+
+// unplace undoes a failed allocate: the segments it took go back to the free list and the
+// head is what it was. Called with f.mu held.
+func (f *File) unplace(p *placement, head int64, headUsed uint64) {
+	f.endFlight(p.segs)
+	for _, t := range f.taken {
+		span := max(f.segs[t].span, 1)
+		for j := range span {
+			f.segs[t+j].state, f.segs[t+j].used, f.segs[t+j].span = segFree, 0, 1
+		}
+		if err := f.free.Free(alloc.Extent{Off: uint64(t), Len: uint64(span)}); err != nil {
+			f.log.Error().Err(err).Uint32("segment", t).Msg("feox: segment table inconsistent; its space leaks")
+		}
+	}
+	f.head = head
+	if head >= 0 {
+		f.segs[head].used, f.segs[head].state = headUsed, segOpen
+	}
+	p.reset()
+}
+
+// alignUp rounds n up to a multiple of a, a power of two.
+func alignUp(n, a uint64) uint64 { return (n + a - 1) &^ (a - 1) }
 
 // endFlight ends the flight of a batch in segs. Called with f.mu held.
 func (f *File) endFlight(segs []uint32) {

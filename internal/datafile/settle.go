@@ -8,7 +8,7 @@ import (
 
 // Settling a durable batch. For each version it writes, the complete stage records where the
 // version now lives and follows the version's link to the newest older version of the key
-// that is on disk: that version is released (its sectors stop counting as live and become
+// that is on disk: that version is released (its bytes stop counting as live and become
 // garbage of its segment) and its segment, with its own ghosts, joins the new version's ghosts
 // (the segments, with their generation, that may still hold older copies of the key).
 // Versions in between that never reached disk (coalesced away) are marked superseded, so that
@@ -38,7 +38,7 @@ func (be *backend) settle(b *stages.Batch, fl *flight) {
 			f.moved(ref, loc)
 		case Placed:
 			f.settleVersion(e.Key, ref.Place(), loc)
-			versions += loc.bytes()
+			versions += loc.size()
 		}
 	}
 	f.versionBytes.Add(int64(versions)) // the writers' pace for the cleaner, ordered with nothing
@@ -130,7 +130,7 @@ func (f *File) replace(pl, old *Place, key string) {
 		delete(f.kept, key)
 	}
 	if l, ok := old.Loc(); ok {
-		pl.ghosts = f.addGhost(f.mergeGhosts(pl.ghosts, old.ghosts), l.sector())
+		pl.ghosts = f.addGhost(f.mergeGhosts(pl.ghosts, old.ghosts), l.off())
 	}
 	old.ghosts = nil
 	f.release(old)
@@ -147,7 +147,7 @@ func (f *File) moved(m *move, loc Loc) {
 	f.release(pl)
 	pl.loc.Store(uint64(loc)) // a reader that read the old place re-reads from here
 	f.count(pl)
-	pl.ghosts = f.addGhost(pl.ghosts, m.from.sector())
+	pl.ghosts = f.addGhost(pl.ghosts, m.from.off())
 }
 
 // stale reports whether the backend leaves e unwritten. A move: the version is no longer the

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/feoxdb/feox-go/internal/disk"
+	"github.com/feoxdb/feox-go/internal/format"
 	"github.com/feoxdb/feox-go/pkg/stages"
 )
 
@@ -149,8 +150,9 @@ func (s *testStore) Newest(key string) *Place {
 }
 
 // Build implements Rebuilder.
-func (s *testStore) Build(r *disk.Found, pl *Place) any {
-	return &version{key: string(r.Key), value: bytes.Clone(r.Value), ts: r.Header.TS, seq: r.Header.Seq, pl: pl}
+func (s *testStore) Build(f *disk.FoundPacked, pl *Place) any {
+	r := &f.Record
+	return &version{key: string(r.Key), value: bytes.Clone(r.Value), ts: r.TS, seq: r.Seq, pl: pl}
 }
 
 // Add implements Rebuilder: the larger sequence number wins.
@@ -313,9 +315,23 @@ func (s *testStore) segmentOf(key string) int {
 		return -1
 	}
 	if l, ok := pl.Loc(); ok {
-		return int(segOf(l.sector()))
+		return int(segOf(l.off()))
 	}
 	return -1
+}
+
+// liveBytes returns the bytes the records of the present keys' newest versions take on disk,
+// computed from the versions themselves.
+func (s *testStore) liveBytes() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n int64
+	for k, v := range s.index {
+		if !v.pl.Dead() {
+			n += int64(format.PackedSize(&format.Record{Kind: format.KindValue, Key: []byte(k), Value: v.value, Seq: v.seq}))
+		}
+	}
+	return n
 }
 
 // keptDeletions returns the number of deletion records kept on disk for their ghosts.

@@ -22,7 +22,7 @@ type FoundPacked struct {
 type FrameScanStats struct {
 	Records  int64  // valid records
 	Frames   int64  // valid frames
-	Torn     int64  // frames with a torn record, skipped from it on (all from the newest TornWindow batches)
+	Torn     int64  // frames with a torn record, skipped whole (all from the newest TornWindow batches)
 	MaxBatch uint64 // largest batch number among the frames
 	Bytes    int64  // bytes read
 	// TornFrames are the offsets of the frames with a torn record. Their headers still
@@ -34,16 +34,16 @@ type FrameScanStats struct {
 // valid packed record, in file order. It steps from frame to frame: at a FrameAlign boundary
 // that starts a valid frame header it decodes the frame's records and goes on after the frame;
 // elsewhere it tries the next boundary. So it never looks for a frame inside one it has
-// verified, and bytes in a value that look like a frame are never taken for one. A torn record
-// ends its frame (the records after it cannot be located): the frame is skipped from there when
-// its batch is among the newest TornWindow of the file, and otherwise ScanFrames fails with an
+// verified, and bytes in a value that look like a frame are never taken for one. A frame is
+// all or nothing: one with a torn record (a crash cut its batch's writes short) is skipped
+// whole when its batch is among the newest TornWindow of the file, and otherwise ScanFrames fails with an
 // error wrapping format.ErrCorrupted that names its offset. An error from fn stops the scan and
 // is returned. Holes (erased or never written space) are skipped without being read.
 func (f *File) ScanFrames(fn func(r *FoundPacked) error) (FrameScanStats, error) {
 	sc := &scanner{f: f, end: uint64(f.Size()), buf: make([]byte, scanChunk), off: format.DataStart}
 	var st FrameScanStats
 	var torn []tornRecord
-	var found FoundPacked // reused for every record: it is valid only during the callback
+	var recs []FoundPacked // a frame's records, reused: they are valid only during the callback
 	salt := f.hdr.Salt
 	for {
 		at := sc.off + uint64(sc.pos)
@@ -79,7 +79,7 @@ func (f *File) ScanFrames(fn func(r *FoundPacked) error) (FrameScanStats, error)
 		st.Frames++
 		st.MaxBatch = max(st.MaxBatch, h.Batch)
 		frame := sc.buf[sc.pos : sc.pos+h.Length]
-		n, err := frameRecords(frame, at, salt, h, &found, fn)
+		n, err := frameRecords(frame, at, salt, h, &recs, fn)
 		st.Records += int64(n)
 		switch {
 		case err == errTornFrame:
@@ -105,27 +105,32 @@ func (f *File) ScanFrames(fn func(r *FoundPacked) error) (FrameScanStats, error)
 // errTornFrame reports a frame with a record that does not verify.
 var errTornFrame = fmt.Errorf("%w: torn frame", format.ErrCorrupted)
 
-// frameRecords calls fn for each record of frame, which lies at file offset at and has header
-// h, and returns how many it met; errTornFrame when a record does not verify, or the records
-// do not tile the frame as its header says.
-func frameRecords(frame []byte, at, salt uint64, h format.FrameHeader, found *FoundPacked,
+// frameRecords verifies every record of frame, which lies at file offset at and has header h,
+// then calls fn for each, and returns how many it handed over: a frame is all or nothing, as
+// its batch's sync was. It returns errTornFrame, without calling fn, when a record does not
+// verify or the records do not tile the frame as its header says. recs is scratch space.
+func frameRecords(frame []byte, at, salt uint64, h format.FrameHeader, recs *[]FoundPacked,
 	fn func(*FoundPacked) error) (int, error) {
-	pos, n := format.FrameHeaderSize, 0
-	for ; n < h.Count && pos < len(frame); n++ {
+	rs := (*recs)[:0]
+	defer func() { clear(rs); *recs = rs[:0] }()
+	pos := format.FrameHeaderSize
+	for len(rs) < h.Count && pos < len(frame) {
 		r, err := format.DecodePackedRecord(frame[pos:], at+uint64(pos), salt)
 		if err != nil {
-			return n, errTornFrame
+			return 0, errTornFrame
 		}
-		*found = FoundPacked{Offset: at + uint64(pos), Size: r.Size, Batch: h.Batch, Record: r}
-		if err := fn(found); err != nil {
-			return n, err
-		}
+		rs = append(rs, FoundPacked{Offset: at + uint64(pos), Size: r.Size, Batch: h.Batch, Record: r})
 		pos += r.Size
 	}
-	if n != h.Count || pos != len(frame) {
-		return n, errTornFrame
+	if len(rs) != h.Count || pos != len(frame) {
+		return 0, errTornFrame
 	}
-	return n, nil
+	for i := range rs {
+		if err := fn(&rs[i]); err != nil {
+			return i, err
+		}
+	}
+	return len(rs), nil
 }
 
 // alignFrame rounds a file offset or length up to FrameAlign.

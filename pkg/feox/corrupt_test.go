@@ -177,11 +177,13 @@ func TestStore_Persist_ReopenCyclesBounded(t *testing.T) {
 		if err := st.Close(); err != nil {
 			t.Fatal(err)
 		}
-		// After Close the pending retirements are left for the next Open; what stays live is
-		// one record of 9 sectors per key.
-		live = 1000 * int64(format.RecordSize(8, 4096))
+		// What stays live after Close is one record per key, whatever the next Open finds.
+		live = s.DiskLiveBytes
 	}
-	liveBytes := 1000 * int64(format.RecordSize(8, 4096))
+	liveBytes := 1000 * int64(format.PackedSize(&format.Record{Key: []byte("key-0000"), Value: val, Seq: 1 << 20}))
+	if live > liveBytes {
+		t.Fatalf("DiskLiveBytes = %d, want at most %d (1,000 records of 8-byte keys and 4 KiB values)", live, liveBytes)
+	}
 	if maxSize > 4*liveBytes+(2<<20) {
 		t.Fatalf("file grew to %d bytes for %d live bytes", maxSize, liveBytes)
 	}

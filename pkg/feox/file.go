@@ -124,8 +124,8 @@ type rebuild struct {
 }
 
 // Build makes the version of the record r found at pl (the scanning goroutine).
-func (rb *rebuild) Build(r *disk.Found, pl *datafile.Place) any {
-	s := rb.s
+func (rb *rebuild) Build(f *disk.FoundPacked, pl *datafile.Place) any {
+	s, r := rb.s, &f.Record
 	var rec *record
 	if s.opts.DisableCache || rb.kept+int64(len(r.Value)) > s.cache.LowWatermark() {
 		rec = newRecord(r.Key, nil)
@@ -134,7 +134,7 @@ func (rb *rebuild) Build(r *disk.Found, pl *datafile.Place) any {
 		rec = newRecord(r.Key, r.Value)
 		rb.kept += int64(len(r.Value))
 	}
-	rec.ts, rec.seq, rec.expiry = r.Header.TS, r.Header.Seq, r.Header.Expiry
+	rec.ts, rec.seq, rec.expiry = r.TS, r.Seq, r.Expiry
 	rec.dead = pl.Dead()
 	rec.pl = pl
 	return rec
