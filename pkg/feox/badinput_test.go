@@ -45,10 +45,11 @@ func smallStore(t *testing.T, path string) []byte {
 }
 
 // headerWith returns both header copies of a store with the given generations and versions,
-// as a newer writer would have made them (checksums fixed), followed by 1 MiB of zeros.
+// as a writer of that version would have made them (checksums fixed), followed by 1 MiB of
+// zeros.
 func headerWith(genA, verA, genB, verB uint64) []byte {
 	mk := func(gen, ver uint64) []byte {
-		h := format.AppendHeader(nil, format.Header{Version: 1, Generation: gen, Salt: 11, Created: 1})
+		h := format.AppendHeader(nil, format.Header{Version: format.Version, Generation: gen, Salt: 11, Created: 1})
 		h[8] = byte(ver)
 		fixHeaderCRC(h)
 		return h
@@ -73,9 +74,10 @@ func TestReliability_BadInput_OpenRefusesUntouched(t *testing.T) {
 		badBlock[off+12] = 0x20 // block size 8192: the checksum is right, the field is not
 		fixHeaderCRC(badBlock[off : off+format.HeaderSize])
 	}
-	newerOnlyA := headerWith(3, 2, 1, 1)
+	const cur, newer = format.Version, format.Version + 1
+	newerOnlyA := headerWith(3, newer, 1, cur)
 	newerOnlyA[format.HeaderSize+50] ^= 1 // copy B's checksum fails
-	twins := headerWith(1, 1, 1, 1)
+	twins := headerWith(1, cur, 1, cur)
 	twins[format.HeaderSize+32] ^= 1 // another salt in copy B, checksum fixed
 	fixHeaderCRC(twins[format.HeaderSize : 2*format.HeaderSize])
 	random := make([]byte, 1<<20)
@@ -96,9 +98,9 @@ func TestReliability_BadInput_OpenRefusesUntouched(t *testing.T) {
 		{"both header copies zeroed, data intact", zeroHeaders, feox.ErrCorrupted},
 		{"both header checksums wrong", badCRC, feox.ErrCorrupted},
 		{"both headers with a wrong block size", badBlock, feox.ErrCorrupted},
-		{"newer format version in both copies", headerWith(1, 2, 1, 2), errors.ErrUnsupported},
-		{"newer format version in the newest copy", headerWith(1, 1, 2, 2), errors.ErrUnsupported},
-		{"newer format version in the older copy", headerWith(2, 1, 1, 2), errors.ErrUnsupported},
+		{"newer format version in both copies", headerWith(1, newer, 1, newer), errors.ErrUnsupported},
+		{"newer format version in the newest copy", headerWith(1, cur, 2, newer), errors.ErrUnsupported},
+		{"newer format version in the older copy", headerWith(2, cur, 1, newer), errors.ErrUnsupported},
 		{"newer format version in the only valid copy", newerOnlyA, errors.ErrUnsupported},
 		{"two copies of one generation that differ", twins, feox.ErrCorrupted},
 	}

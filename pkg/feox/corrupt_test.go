@@ -101,9 +101,9 @@ func TestStore_Persist_CorruptionNeverPanics(t *testing.T) {
 // refused with a clear error and left untouched.
 func TestStore_Persist_NewerFormatVersion(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "future.feox")
-	hdr := format.AppendHeader(nil, format.Header{Version: 1, Generation: 1, Salt: 7, Created: 1})
+	hdr := format.AppendHeader(nil, format.Header{Version: format.Version, Generation: 1, Salt: 7, Created: 1})
 	// Rewrite the version field and fix the checksum as a newer writer would.
-	hdr[8] = 2
+	hdr[8] = format.Version + 1
 	fixHeaderCRC(hdr)
 	data := append(append([]byte(nil), hdr...), hdr...)
 	data = append(data, make([]byte, 1<<20)...)
