@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/feoxdb/feox-go/internal/format"
 	"github.com/feoxdb/feox-go/internal/load/workload"
 )
 
@@ -448,6 +449,27 @@ func TestRun_IOUring(t *testing.T) {
 		}
 	default:
 		t.Fatalf("exit status %d; stderr %q", code, errOut)
+	}
+}
+
+// TestRun_OlderFormatFile ensures a data file of an earlier format version fails the run with
+// the store's error, not one about the I/O backend, and is left untouched.
+func TestRun_OlderFormatFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.feox")
+	hdr := format.Header{Version: 1, Generation: 1, Salt: 3, Created: 1}
+	data := format.AppendHeader(format.AppendHeader(nil, hdr), hdr)
+	data = append(data, bytes.Repeat([]byte("old records "), 1<<16)...)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []string{"auto", "uring"} {
+		code, _, errOut := runCmd(t, context.Background(), "--path", path, "--io="+mode, "--ops=200", "--warmup=0s", "--keys=200")
+		if code != 1 || !strings.Contains(errOut, "earlier format version") || strings.Contains(errOut, "not supported on this system") {
+			t.Errorf("--io %s: exit status %d, stderr %q; want 1 and the store's format error", mode, code, errOut)
+		}
+		if after, err := os.ReadFile(path); err != nil || !bytes.Equal(after, data) {
+			t.Fatalf("--io %s: the data file changed (%v)", mode, err)
+		}
 	}
 }
 

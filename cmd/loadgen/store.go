@@ -28,7 +28,8 @@ type storeHandle struct {
 // openStore opens the store cfg describes: memory-only, the user's file, or a new temporary
 // file. A bad option gives an error wrapping errInvalidConfig; an I/O backend the system
 // lacks gives one that says so and wraps the store's error (which wraps
-// errors.ErrUnsupported).
+// errors.ErrUnsupported). A data file of another format version, which matches
+// errors.ErrUnsupported too, is reported as the store reports it.
 func openStore(cfg *config, stderr io.Writer) (*storeHandle, error) {
 	h := &storeHandle{opts: cfg.opts}
 	if lvl := logLevels()[cfg.logLevel]; lvl != zerolog.Disabled {
@@ -61,7 +62,8 @@ func (h *storeHandle) open() error {
 	case err == nil:
 		h.st = st
 		return nil
-	case errors.Is(err, errors.ErrUnsupported):
+	case errors.Is(err, errors.ErrUnsupported) && h.opts.Pipeline.IO == feox.IOUring && !errors.Is(err, feox.ErrOlderFormat):
+		// Only IOUring refuses a system without io_uring; the other modes fall back to pwrite.
 		return fmt.Errorf("cannot open the store: --io %s is not supported on this system (use --io auto or --io pwrite): %w",
 			h.opts.Pipeline.IO, err)
 	case errors.Is(err, feox.ErrInvalidOption):

@@ -25,6 +25,9 @@ var (
 	// ErrNewerFormat means the file was written by a newer format version. It also matches
 	// errors.ErrUnsupported.
 	ErrNewerFormat = errors.New("datafile: the data file was written by a newer version of feox-go")
+	// ErrOlderFormat means the file was written by an earlier format version, which the error
+	// names. It also matches errors.ErrUnsupported, and not ErrCorrupted.
+	ErrOlderFormat = errors.New("datafile: the data file was written by an earlier format version of feox-go")
 	// ErrFull means the filesystem refused to grow the file, or to take a write for lack of
 	// space.
 	ErrFull = errors.New("datafile: no room on the filesystem")
@@ -163,6 +166,8 @@ func Open(cfg Config, rb Rebuilder) (*File, error) {
 		return nil, fmt.Errorf("%w: %s: %w", ErrLocked, cfg.Path, err)
 	case errors.Is(err, format.ErrNewerVersion):
 		return nil, fmt.Errorf("%w: %s: %w", errors.Join(ErrNewerFormat, errors.ErrUnsupported), cfg.Path, err)
+	case errors.Is(err, format.ErrOlderVersion):
+		return nil, fmt.Errorf("%w: %s: %w", errors.Join(ErrOlderFormat, errors.ErrUnsupported), cfg.Path, err)
 	case errors.Is(err, format.ErrCorrupted):
 		return nil, fmt.Errorf("%w: %w", ErrCorrupted, err)
 	case err != nil:

@@ -87,9 +87,10 @@ func RoundSize(size int64) int64 {
 
 // Open opens the data file at path, creating it with size newSize (rounded by RoundSize) if it
 // does not exist, is empty, or holds only zero bytes. It takes an exclusive lock on the file
-// (ErrLocked if another File holds it). A file with bytes but no valid header gives ErrNotStore
-// and a file from a newer format version gives format.ErrNewerVersion; in both cases the file
-// is left exactly as it was. Open does not create parent directories. created reports whether
+// (ErrLocked if another File holds it). A file with bytes but no valid header gives ErrNotStore,
+// and a file from a newer or an earlier format version gives format.ErrNewerVersion or
+// format.ErrOlderVersion (not ErrNotStore); in all these cases the file is left exactly as it
+// was. Open does not create parent directories. created reports whether
 // a new store was initialized.
 func Open(path string, newSize int64) (f *File, created bool, err error) {
 	osf, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
@@ -132,7 +133,7 @@ func Open(path string, newSize int64) (f *File, created bool, err error) {
 	}
 	hdr, err := format.PickHeader(buf[:format.HeaderSize], buf[format.HeaderSize:])
 	switch {
-	case errors.Is(err, format.ErrNewerVersion):
+	case errors.Is(err, format.ErrNewerVersion), errors.Is(err, format.ErrOlderVersion):
 		return nil, false, fmt.Errorf("disk: %q: %w", path, err)
 	case err != nil:
 		return nil, false, fmt.Errorf("disk: %q: %w: %w", path, ErrNotStore, err)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -259,18 +260,30 @@ func TestOpen_NotStore(t *testing.T) {
 	}
 }
 
-// TestOpen_NewerVersion ensures a file with a header copy from a newer format version gives
-// format.ErrNewerVersion (not ErrNotStore) and is left exactly as it was.
-func TestOpen_NewerVersion(t *testing.T) {
-	newer := format.AppendHeader(nil, format.Header{Version: format.Version + 1, Generation: 5, Salt: 7, Created: 1})
-	valid := format.AppendHeader(nil, format.Header{Version: format.Version, Generation: 4, Salt: 7, Created: 1})
+// TestOpen_OtherVersion ensures a file with a header copy from a newer or an earlier format
+// version gives format.ErrNewerVersion or format.ErrOlderVersion (not ErrNotStore), the newer
+// version first, and is left exactly as it was.
+func TestOpen_OtherVersion(t *testing.T) {
+	at := func(version uint32, gen uint64) []byte {
+		return format.AppendHeader(nil, format.Header{Version: version, Generation: gen, Salt: 7, Created: 1})
+	}
+	newer, older, valid := at(format.Version+1, 5), at(1, 5), at(format.Version, 4)
+	damaged := bytes.Clone(valid)
+	damaged[40] ^= 1
 	tests := []struct {
 		name string
 		a, b []byte
+		want error
 	}{
-		{"both copies newer", newer, newer},
-		{"copy A newer", newer, valid},
-		{"copy B newer", valid, newer},
+		{"both copies newer", newer, newer, format.ErrNewerVersion},
+		{"copy A newer", newer, valid, format.ErrNewerVersion},
+		{"copy B newer", valid, newer, format.ErrNewerVersion},
+		{"both copies older", older, at(1, 6), format.ErrOlderVersion},
+		{"copy A older", older, valid, format.ErrOlderVersion},
+		{"copy B older", valid, older, format.ErrOlderVersion},
+		{"older, other copy damaged", older, damaged, format.ErrOlderVersion},
+		{"older, other copy zero", make([]byte, format.HeaderSize), older, format.ErrOlderVersion},
+		{"older and newer", older, newer, format.ErrNewerVersion},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -278,16 +291,20 @@ func TestOpen_NewerVersion(t *testing.T) {
 			content := make([]byte, 1<<20)
 			copy(content, tt.a)
 			copy(content[format.HeaderSize:], tt.b)
+			content[format.DataStart+100] = 0x5a
 			if err := os.WriteFile(path, content, 0o644); err != nil {
 				t.Fatal(err)
 			}
 			f, _, err := Open(path, 0)
 			if err == nil {
 				f.Close()
-				t.Fatal("Open succeeded, want format.ErrNewerVersion")
+				t.Fatalf("Open succeeded, want %v", tt.want)
 			}
-			if !errors.Is(err, format.ErrNewerVersion) || errors.Is(err, ErrNotStore) {
-				t.Errorf("Open: %v, want format.ErrNewerVersion and not ErrNotStore", err)
+			if !errors.Is(err, tt.want) || errors.Is(err, ErrNotStore) || errors.Is(err, format.ErrCorrupted) {
+				t.Errorf("Open: %v, want %v and neither ErrNotStore nor format.ErrCorrupted", err, tt.want)
+			}
+			if !strings.Contains(err.Error(), path) {
+				t.Errorf("Open error %q does not name the file", err)
 			}
 			if !bytes.Equal(fileBytes(t, path), content) {
 				t.Errorf("Open changed the file")

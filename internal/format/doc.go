@@ -38,9 +38,10 @@
 //
 // The decoders never panic, whatever their input, and never allocate memory in proportion to
 // a length read from the input. Every decoding failure is an error for which
-// errors.Is(err, ErrCorrupted) holds, with one exception: a header copy written by a newer
-// feox-go gives ErrNewerVersion, which does not wrap ErrCorrupted, because such a file is not
-// damaged and must not be treated as such (for example mistaken for a fresh, all-zero file).
+// errors.Is(err, ErrCorrupted) holds, with two exceptions: an intact header copy of a newer
+// format version gives ErrNewerVersion, and one of an earlier version (from 1 to Version-1)
+// ErrOlderVersion. Neither wraps ErrCorrupted, because such a file is not damaged and must
+// not be treated as such (for example mistaken for a fresh, all-zero file).
 //
 // A record is read in two steps, which lets the recovery scanner look at every sector cheaply:
 //

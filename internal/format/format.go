@@ -18,8 +18,9 @@ const (
 	HeaderSize = 4096
 	// DataStart is the file offset of the data area, right after the two header copies.
 	DataStart = 2 * HeaderSize
-	// Version is the format version this package reads and writes.
-	Version = 1
+	// Version is the format version this package reads and writes. A header copy of an
+	// earlier version gives ErrOlderVersion, one of a later version ErrNewerVersion.
+	Version = 2
 	// RecordHeaderSize is the size of the fixed part of a record, before the key.
 	RecordHeaderSize = 56
 	// MaxKeyLen is the largest key length a record can hold. Keys are never empty.
@@ -32,13 +33,19 @@ const (
 
 // ErrCorrupted is wrapped by every error a decoder returns for bytes that are not a valid
 // header or record, including ErrNoRecord, ErrTorn and ErrTruncated. It is not wrapped by
-// ErrNewerVersion.
+// ErrNewerVersion or ErrOlderVersion.
 var ErrCorrupted = errors.New("format: corrupted")
 
 // ErrNewerVersion is returned for a header copy that is intact but was written by a newer
 // format version than Version. It does not wrap ErrCorrupted: the file may be perfectly fine,
 // this package just cannot read it, and the caller must leave it untouched.
 var ErrNewerVersion = errors.New("format: newer format version")
+
+// ErrOlderVersion is returned for a header copy that is intact but was written by an earlier
+// format version than Version (1 to Version-1; version 0 was never written and is corrupted).
+// Like ErrNewerVersion it does not wrap ErrCorrupted: the file is not damaged, this package
+// just does not read its layout, and the caller must leave it untouched.
+var ErrOlderVersion = errors.New("format: older format version")
 
 // ErrNoRecord is returned by DecodeRecordHeader when the bytes do not start with a valid
 // record header: wrong magic, kind, flags, lengths or reserved bytes, or a header checksum

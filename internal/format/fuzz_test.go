@@ -21,13 +21,19 @@ func padHeader(data []byte, fix bool) []byte {
 }
 
 // checkDecodedHeader fails t unless the outcome of DecodeHeader(b) is consistent: an error is
-// exactly one of ErrCorrupted and ErrNewerVersion, and a decoded header encodes back to the
-// same bytes.
+// exactly one of ErrCorrupted, ErrNewerVersion and ErrOlderVersion, and a decoded header
+// encodes back to the same bytes.
 func checkDecodedHeader(t *testing.T, b []byte) {
 	h, err := DecodeHeader(b)
 	if err != nil {
-		if errors.Is(err, ErrCorrupted) == errors.Is(err, ErrNewerVersion) {
-			t.Fatalf("DecodeHeader error %v is not exactly one of ErrCorrupted, ErrNewerVersion", err)
+		n := 0
+		for _, sentinel := range []error{ErrCorrupted, ErrNewerVersion, ErrOlderVersion} {
+			if errors.Is(err, sentinel) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Fatalf("DecodeHeader error %v is not exactly one of ErrCorrupted, ErrNewerVersion, ErrOlderVersion", err)
 		}
 		return
 	}
@@ -45,7 +51,8 @@ func checkDecodedHeader(t *testing.T, b []byte) {
 func FuzzDecodeHeader(f *testing.F) {
 	f.Add(AppendHeader(nil, testHeader)[:hdrUsed], false)
 	f.Add(AppendHeader(nil, testHeader)[:hdrUsed], true)
-	f.Add(AppendHeader(nil, Header{Version: 2, Generation: 1})[:hdrUsed], true)
+	f.Add(AppendHeader(nil, Header{Version: Version + 1, Generation: 1})[:hdrUsed], true)
+	f.Add(AppendHeader(nil, Header{Version: 1, Generation: 1})[:hdrUsed], true)
 	f.Add([]byte(headerMagic), true)
 	f.Add([]byte{}, false)
 	f.Fuzz(func(t *testing.T, data []byte, fix bool) {
@@ -65,6 +72,8 @@ func checkPickHeader(t *testing.T, a, b []byte) {
 	switch {
 	case errors.Is(errA, ErrNewerVersion) || errors.Is(errB, ErrNewerVersion):
 		wantErr = ErrNewerVersion
+	case errors.Is(errA, ErrOlderVersion) || errors.Is(errB, ErrOlderVersion):
+		wantErr = ErrOlderVersion
 	case errA == nil && errB == nil && ha.Generation == hb.Generation && ha != hb:
 		wantErr = ErrCorrupted
 	case errA == nil && (errB != nil || ha.Generation >= hb.Generation):
@@ -79,8 +88,10 @@ func checkPickHeader(t *testing.T, a, b []byte) {
 		t.Fatalf("PickHeader = %+v, %v; want %+v", h, err, want)
 	case wantErr != nil && !errors.Is(err, wantErr):
 		t.Fatalf("PickHeader = %+v, %v; want an error wrapping %v", h, err, wantErr)
-	case errors.Is(err, ErrCorrupted) && errors.Is(err, ErrNewerVersion):
-		t.Fatalf("PickHeader error %v wraps both ErrCorrupted and ErrNewerVersion", err)
+	case errors.Is(err, ErrCorrupted) && errors.Is(err, ErrNewerVersion),
+		errors.Is(err, ErrCorrupted) && errors.Is(err, ErrOlderVersion),
+		errors.Is(err, ErrNewerVersion) && errors.Is(err, ErrOlderVersion):
+		t.Fatalf("PickHeader error %v wraps more than one of ErrCorrupted, ErrNewerVersion, ErrOlderVersion", err)
 	}
 }
 
@@ -91,7 +102,8 @@ func FuzzPickHeader(f *testing.F) {
 	f.Add(short(withGen(1)), short(withGen(1)), false, false)
 	f.Add(short(withGen(3)), short(withGen(4)), false, false)
 	f.Add(short(withGen(3)), short(withGen(2))[:100], false, false)
-	f.Add(short(Header{Version: 2, Generation: 5}), short(withGen(4)), false, false)
+	f.Add(short(Header{Version: Version + 1, Generation: 5}), short(withGen(4)), false, false)
+	f.Add(short(withGen(5)), short(Header{Version: 1, Generation: 4}), false, false)
 	f.Add(short(withGen(1)), short(Header{Version: Version, Generation: 1, Salt: 5}), true, true)
 	f.Add([]byte{}, []byte(headerMagic), false, true)
 	f.Fuzz(func(t *testing.T, a, b []byte, fixA, fixB bool) {

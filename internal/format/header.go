@@ -85,9 +85,11 @@ func headerCRC(b []byte) uint32 {
 // reserved bytes are zero, the rest of the copy after the first 128 bytes is zero, and its
 // generation is not 0.
 //
-// An intact copy of a newer version (magic and checksum right, version above Version) gives
-// an error wrapping ErrNewerVersion, whatever its other fields hold, since a newer format may
-// change them. Every other failure wraps ErrCorrupted.
+// An intact copy of another version (magic and checksum right) gives an error wrapping
+// ErrNewerVersion for a version above Version, or ErrOlderVersion for a version from 1 to
+// Version-1, whatever its other fields hold, since another format version may define them
+// differently; the message names the version found and Version. Version 0 was never written:
+// it is corrupted. Every other failure wraps ErrCorrupted.
 func DecodeHeader(b []byte) (Header, error) {
 	h, reason, err := checkHeader(b)
 	if err != nil {
@@ -96,8 +98,8 @@ func DecodeHeader(b []byte) (Header, error) {
 	return h, nil
 }
 
-// checkHeader decodes one header copy. On failure it returns ErrCorrupted or ErrNewerVersion
-// and a short reason.
+// checkHeader decodes one header copy. On failure it returns ErrCorrupted, ErrNewerVersion or
+// ErrOlderVersion and a short reason.
 func checkHeader(b []byte) (Header, string, error) {
 	if len(b) < HeaderSize {
 		return Header{}, fmt.Sprintf("copy is %d bytes, want %d", len(b), HeaderSize), ErrCorrupted
@@ -118,8 +120,10 @@ func checkHeader(b []byte) (Header, string, error) {
 	switch {
 	case h.Version > Version:
 		return Header{}, fmt.Sprintf("version %d, this build reads version %d", h.Version, Version), ErrNewerVersion
-	case h.Version != Version:
-		return Header{}, fmt.Sprintf("version %d is invalid", h.Version), ErrCorrupted
+	case h.Version == 0:
+		return Header{}, "version 0 is invalid", ErrCorrupted
+	case h.Version < Version:
+		return Header{}, fmt.Sprintf("version %d, this build reads version %d", h.Version, Version), ErrOlderVersion
 	}
 	if v := binary.LittleEndian.Uint32(b[hdrBlockSize:]); v != BlockSize {
 		return Header{}, fmt.Sprintf("block size %d, want %d", v, BlockSize), ErrCorrupted
@@ -146,7 +150,13 @@ func checkHeader(b []byte) (Header, string, error) {
 // HeaderSize), and returns the one that governs the file:
 //
 //   - if either copy is an intact header of a newer version, an error wrapping
-//     ErrNewerVersion, whatever the other copy holds;
+//     ErrNewerVersion, whatever the other copy holds: a newer feox-go has written to the
+//     file, and only such a build can tell what it holds;
+//   - otherwise, if either copy is an intact header of an older version, an error wrapping
+//     ErrOlderVersion, whatever the other copy holds: this package never writes an older
+//     version and never converts a file in place, so such a copy means that at least part of
+//     the file has an earlier layout, and the file is refused as it is rather than read with
+//     the wrong one;
 //   - if both are valid, the one with the larger generation; if their generations are equal
 //     their contents must be too (as after creation), otherwise an error wrapping
 //     ErrCorrupted, since nothing tells which one is right;
@@ -160,6 +170,10 @@ func PickHeader(a, b []byte) (Header, error) {
 	case errA == ErrNewerVersion:
 		return Header{}, fmt.Errorf("%w: header copy A %s", errA, reasonA)
 	case errB == ErrNewerVersion:
+		return Header{}, fmt.Errorf("%w: header copy B %s", errB, reasonB)
+	case errA == ErrOlderVersion:
+		return Header{}, fmt.Errorf("%w: header copy A %s", errA, reasonA)
+	case errB == ErrOlderVersion:
 		return Header{}, fmt.Errorf("%w: header copy B %s", errB, reasonB)
 	case errA == nil && errB == nil:
 		switch {

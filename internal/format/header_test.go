@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -73,26 +74,41 @@ func TestHeader_RoundTrip(t *testing.T) {
 }
 
 // TestDecodeHeader_Errors ensures that each invalid field is rejected with the right error,
-// also when the checksum matches, and that a newer version is told apart from corruption.
+// also when the checksum matches, and that an older or newer version is told apart from
+// corruption, with a message that names the version found and the version this build reads.
 func TestDecodeHeader_Errors(t *testing.T) {
+	at := func(v uint32) []byte { return headerCopy(Header{Version: v, Generation: 1}, false, nil) }
 	tests := []struct {
-		name  string
-		b     []byte
-		newer bool // ErrNewerVersion instead of ErrCorrupted
+		name string
+		b    []byte
+		want error  // ErrCorrupted, ErrNewerVersion or ErrOlderVersion
+		msg  string // a part of the message, if set
 	}{
 		{name: "nil", b: nil},
 		{name: "short", b: AppendHeader(nil, testHeader)[:HeaderSize-1]},
 		{name: "zeros", b: make([]byte, HeaderSize)},
 		{name: "bad magic", b: headerCopy(testHeader, true, func(b []byte) { b[3] = 'Y' })},
 		{name: "bad crc", b: headerCopy(testHeader, false, func(b []byte) { b[hdrCRC] ^= 1 })},
-		{name: "version 0", b: headerCopy(Header{Generation: 1}, false, nil)},
-		{name: "version 2", b: headerCopy(Header{Version: 2, Generation: 1}, false, nil), newer: true},
-		{name: "version max", b: headerCopy(Header{Version: ^uint32(0), Generation: 1}, false, nil), newer: true},
-		{name: "version 2 other layout", newer: true, b: headerCopy(Header{Version: 2, Generation: 1}, true, func(b []byte) {
+		{name: "version 0", b: at(0), msg: "version 0 is invalid"},
+		{name: "version 0 other layout", b: headerCopy(Header{Generation: 1}, true, func(b []byte) { b[hdrFlags] = 1 })},
+		{name: "version 1", b: at(1), want: ErrOlderVersion, msg: "version 1, this build reads version 2"},
+		{name: "version Version-1", b: at(Version - 1), want: ErrOlderVersion},
+		{name: "version 1 other layout", want: ErrOlderVersion, b: headerCopy(Header{Version: 1, Generation: 1}, true, func(b []byte) {
+			binary.LittleEndian.PutUint32(b[hdrSectorSize:], 4096)
+			b[hdrFlags] = 1
+			b[HeaderSize-1] = 1
+		})},
+		{name: "version 1 bad crc", b: headerCopy(Header{Version: 1, Generation: 1}, false, func(b []byte) { b[hdrCRC] ^= 1 })},
+		{name: "version 1 bad magic", b: headerCopy(Header{Version: 1, Generation: 1}, true, func(b []byte) { b[0] = 'f' })},
+		{name: "version 3", b: at(3), want: ErrNewerVersion, msg: "version 3, this build reads version 2"},
+		{name: "version Version+1", b: at(Version + 1), want: ErrNewerVersion},
+		{name: "version max", b: at(^uint32(0)), want: ErrNewerVersion},
+		{name: "version 3 other layout", want: ErrNewerVersion, b: headerCopy(Header{Version: 3, Generation: 1}, true, func(b []byte) {
 			binary.LittleEndian.PutUint32(b[hdrBlockSize:], 8192)
 			b[hdrFlags] = 1
 			b[HeaderSize-1] = 1
 		})},
+		{name: "version 3 bad crc", b: headerCopy(Header{Version: 3, Generation: 1}, false, func(b []byte) { b[hdrCRC] ^= 1 })},
 		{name: "block size", b: headerCopy(testHeader, true, func(b []byte) { binary.LittleEndian.PutUint32(b[hdrBlockSize:], 8192) })},
 		{name: "sector size", b: headerCopy(testHeader, true, func(b []byte) { binary.LittleEndian.PutUint32(b[hdrSectorSize:], 4096) })},
 		{name: "data start", b: headerCopy(testHeader, true, func(b []byte) { binary.LittleEndian.PutUint64(b[hdrDataStart:], 4096) })},
@@ -104,16 +120,21 @@ func TestDecodeHeader_Errors(t *testing.T) {
 		{name: "generation 0", b: headerCopy(withGen(0), false, nil)},
 	}
 	for _, tt := range tests {
+		if tt.want == nil {
+			tt.want = ErrCorrupted
+		}
 		_, err := DecodeHeader(tt.b)
 		if err == nil {
 			t.Errorf("%s: DecodeHeader succeeded", tt.name)
 			continue
 		}
-		if got := errors.Is(err, ErrNewerVersion); got != tt.newer {
-			t.Errorf("%s: errors.Is(%v, ErrNewerVersion) = %v, want %v", tt.name, err, got, tt.newer)
+		for _, sentinel := range []error{ErrCorrupted, ErrNewerVersion, ErrOlderVersion} {
+			if got := errors.Is(err, sentinel); got != (sentinel == tt.want) {
+				t.Errorf("%s: errors.Is(%v, %v) = %v, want %v", tt.name, err, sentinel, got, !got)
+			}
 		}
-		if got := errors.Is(err, ErrCorrupted); got == tt.newer {
-			t.Errorf("%s: errors.Is(%v, ErrCorrupted) = %v, want %v", tt.name, err, got, !tt.newer)
+		if !strings.Contains(err.Error(), tt.msg) {
+			t.Errorf("%s: DecodeHeader error %q does not contain %q", tt.name, err, tt.msg)
 		}
 	}
 }
@@ -130,7 +151,7 @@ func TestDecodeHeader_EveryByteFlipped(t *testing.T) {
 			if err == nil {
 				t.Fatalf("byte %d ^ %#x: DecodeHeader succeeded with %+v", i, mask, h)
 			}
-			if !errors.Is(err, ErrCorrupted) || errors.Is(err, ErrNewerVersion) {
+			if !errors.Is(err, ErrCorrupted) || errors.Is(err, ErrNewerVersion) || errors.Is(err, ErrOlderVersion) {
 				t.Fatalf("byte %d ^ %#x: error %v, want ErrCorrupted only", i, mask, err)
 			}
 			b[i] ^= mask
@@ -158,7 +179,8 @@ func TestHeaderCopyOffset(t *testing.T) {
 }
 
 // TestPickHeader ensures the governing copy is chosen as the format prescribes: newest valid
-// copy wins, a torn newest copy falls back to the other, a newer version anywhere fails.
+// copy wins, a torn newest copy falls back to the other, a newer version anywhere fails with
+// ErrNewerVersion, and otherwise an older version anywhere with ErrOlderVersion.
 func TestPickHeader(t *testing.T) {
 	valid := func(gen uint64) []byte { return AppendHeader(nil, withGen(gen)) }
 	// torn returns a copy of generation gen whose write stopped after n bytes, over old.
@@ -168,7 +190,14 @@ func TestPickHeader(t *testing.T) {
 		return b
 	}
 	zero := make([]byte, HeaderSize)
-	v2 := func(gen uint64) []byte { return AppendHeader(nil, Header{Version: 2, Generation: gen}) }
+	newer := func(gen uint64) []byte { return AppendHeader(nil, Header{Version: Version + 1, Generation: gen}) }
+	v1 := func(gen uint64) []byte { return AppendHeader(nil, Header{Version: 1, Generation: gen}) }
+	v0 := func(gen uint64) []byte { return AppendHeader(nil, Header{Generation: gen}) }
+	damaged := func(b []byte) []byte {
+		b = bytes.Clone(b)
+		b[hdrGeneration] ^= 1
+		return b
+	}
 	otherSalt := func(gen uint64) []byte {
 		h := withGen(gen)
 		h.Salt++
@@ -179,7 +208,7 @@ func TestPickHeader(t *testing.T) {
 		name    string
 		a, b    []byte
 		wantGen uint64 // 0: an error is expected
-		newer   bool
+		want    error  // the error expected: ErrCorrupted if nil
 	}{
 		{name: "new file", a: valid(1), b: valid(1), wantGen: 1},
 		{name: "A newer", a: valid(3), b: valid(2), wantGen: 3},
@@ -196,12 +225,29 @@ func TestPickHeader(t *testing.T) {
 		{name: "both torn", a: torn(1, 30, zero), b: torn(1, 10, zero)},
 		{name: "both nil", a: nil, b: nil},
 		{name: "equal generations differ", a: valid(1), b: otherSalt(1)},
-		{name: "A newer version", a: v2(5), b: valid(4), newer: true},
-		{name: "B newer version, older generation", a: valid(5), b: v2(4), newer: true},
-		{name: "newer version, other invalid", a: zero, b: v2(1), newer: true},
-		{name: "both newer version", a: v2(3), b: v2(2), newer: true},
+		{name: "A newer version", a: newer(5), b: valid(4), want: ErrNewerVersion},
+		{name: "B newer version, older generation", a: valid(5), b: newer(4), want: ErrNewerVersion},
+		{name: "newer version, other invalid", a: zero, b: newer(1), want: ErrNewerVersion},
+		{name: "newer version, other damaged", a: newer(3), b: damaged(valid(2)), want: ErrNewerVersion},
+		{name: "both newer version", a: newer(3), b: newer(2), want: ErrNewerVersion},
+		{name: "both older version", a: v1(1), b: v1(1), want: ErrOlderVersion},
+		{name: "both older version, B newest", a: v1(3), b: v1(4), want: ErrOlderVersion},
+		{name: "A older version, newer generation", a: v1(5), b: valid(4), want: ErrOlderVersion},
+		{name: "B older version, older generation", a: valid(5), b: v1(4), want: ErrOlderVersion},
+		{name: "older version, other invalid", a: zero, b: v1(1), want: ErrOlderVersion},
+		{name: "older version, other damaged", a: v1(3), b: damaged(v1(2)), want: ErrOlderVersion},
+		{name: "older version, other torn", a: torn(5, 100, v1(3)), b: v1(4), want: ErrOlderVersion},
+		{name: "older version damaged, other valid", a: damaged(v1(5)), b: valid(4), wantGen: 4},
+		{name: "newer and older version", a: v1(3), b: newer(2), want: ErrNewerVersion},
+		{name: "older and newer version", a: newer(3), b: v1(4), want: ErrNewerVersion},
+		{name: "A version 0, B valid", a: v0(5), b: valid(4), wantGen: 4},
+		{name: "both version 0", a: v0(1), b: v0(1)},
+		{name: "version 0 and older version", a: v0(1), b: v1(1), want: ErrOlderVersion},
 	}
 	for _, tt := range tests {
+		if tt.want == nil {
+			tt.want = ErrCorrupted
+		}
 		h, err := PickHeader(tt.a, tt.b)
 		switch {
 		case tt.wantGen != 0:
@@ -210,11 +256,36 @@ func TestPickHeader(t *testing.T) {
 			} else if want := withGen(tt.wantGen); h != want {
 				t.Errorf("%s: PickHeader = %+v, want %+v", tt.name, h, want)
 			}
+			continue
 		case err == nil:
 			t.Errorf("%s: PickHeader succeeded with %+v", tt.name, h)
-		case errors.Is(err, ErrNewerVersion) != tt.newer || errors.Is(err, ErrCorrupted) == tt.newer:
-			t.Errorf("%s: PickHeader error %v: newer version %v, corrupted %v; want newer version %v",
-				tt.name, err, errors.Is(err, ErrNewerVersion), errors.Is(err, ErrCorrupted), tt.newer)
+			continue
+		}
+		for _, sentinel := range []error{ErrCorrupted, ErrNewerVersion, ErrOlderVersion} {
+			if got := errors.Is(err, sentinel); got != (sentinel == tt.want) {
+				t.Errorf("%s: PickHeader error %v: errors.Is(err, %v) = %v, want %v", tt.name, err, sentinel, got, !got)
+			}
+		}
+	}
+}
+
+// TestPickHeader_VersionMessage ensures the error for a copy of another version names the
+// copy, the version found and the version this build reads.
+func TestPickHeader_VersionMessage(t *testing.T) {
+	at := func(v uint32, gen uint64) []byte { return AppendHeader(nil, Header{Version: v, Generation: gen}) }
+	valid := AppendHeader(nil, withGen(4))
+	tests := []struct {
+		name string
+		a, b []byte
+		want string
+	}{
+		{"older in A", at(1, 5), valid, "header copy A version 1, this build reads version 2"},
+		{"older in B", valid, at(1, 3), "header copy B version 1, this build reads version 2"},
+		{"newer in B", at(1, 5), at(3, 6), "header copy B version 3, this build reads version 2"},
+	}
+	for _, tt := range tests {
+		if _, err := PickHeader(tt.a, tt.b); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: PickHeader error %v, want one containing %q", tt.name, err, tt.want)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package format
 import (
 	"bytes"
 	"encoding/hex"
+	"errors"
 	"testing"
 )
 
@@ -11,7 +12,12 @@ import (
 // not by this package. A change to any of them is a change of the on-disk format.
 const (
 	// katHeader is the first 128 bytes of the copy of katHeaderValue; the rest is zero.
-	katHeader = "46454f582d474f00010000000010000000020000000000000700000000000000" +
+	katHeader = "46454f582d474f00020000000010000000020000000000000700000000000000" +
+		"efcdab896745230115cd853dfe9c971700200000000000000000000000000000" +
+		"0000000000000000000000000000000000000000000000000000000000000000" +
+		"00000000000000000000000000000000000000000000000000000000bf08e272"
+	// katHeaderV1 is the same copy as format version 1 wrote it, which this build refuses.
+	katHeaderV1 = "46454f582d474f00010000000010000000020000000000000700000000000000" +
 		"efcdab896745230115cd853dfe9c971700200000000000000000000000000000" +
 		"0000000000000000000000000000000000000000000000000000000000000000" +
 		"00000000000000000000000000000000000000000000000000000000659f5e49"
@@ -27,7 +33,7 @@ const (
 )
 
 var (
-	katHeaderValue = Header{Version: 1, Generation: 7, Salt: 0x0123456789abcdef, Created: 1700000000123456789}
+	katHeaderValue = Header{Version: 2, Generation: 7, Salt: 0x0123456789abcdef, Created: 1700000000123456789}
 	katRecordValue = Record{Kind: KindValue, Key: []byte("user:0001"), Value: []byte("hello, feox"),
 		TS: 1700000000000000001, Seq: 42, Expiry: 1800000000000000000, Batch: 9}
 	katDeleteValue = Record{Kind: KindDelete, Key: []byte("user:0001"),
@@ -53,6 +59,16 @@ func TestKnownAnswer_Header(t *testing.T) {
 	}
 	if h, err := DecodeHeader(want); err != nil || h != katHeaderValue {
 		t.Errorf("DecodeHeader = %+v, %v; want %+v", h, err, katHeaderValue)
+	}
+	v1 := make([]byte, HeaderSize)
+	copy(v1, mustHex(t, katHeaderV1))
+	old := katHeaderValue
+	old.Version = 1
+	if got := AppendHeader(nil, old); !bytes.Equal(got, v1) {
+		t.Errorf("AppendHeader of version 1:\n got %x\nwant %x", got[:hdrUsed], v1[:hdrUsed])
+	}
+	if h, err := DecodeHeader(v1); !errors.Is(err, ErrOlderVersion) || errors.Is(err, ErrCorrupted) {
+		t.Errorf("DecodeHeader of version 1 = %+v, %v; want ErrOlderVersion", h, err)
 	}
 }
 

@@ -275,8 +275,8 @@ func TestDecodeRecordHeader_Errors(t *testing.T) {
 	if !errors.Is(ErrNoRecord, ErrCorrupted) || !errors.Is(ErrTorn, ErrCorrupted) || !errors.Is(ErrTruncated, ErrCorrupted) {
 		t.Error("ErrNoRecord, ErrTorn and ErrTruncated must wrap ErrCorrupted")
 	}
-	if errors.Is(ErrNewerVersion, ErrCorrupted) {
-		t.Error("ErrNewerVersion must not wrap ErrCorrupted")
+	if errors.Is(ErrNewerVersion, ErrCorrupted) || errors.Is(ErrOlderVersion, ErrCorrupted) {
+		t.Error("ErrNewerVersion and ErrOlderVersion must not wrap ErrCorrupted")
 	}
 }
 

@@ -2,9 +2,10 @@ package feox_test
 
 // Bad input to a persistent store: Open of paths that are not usable data files (a directory,
 // a missing parent, an unreadable file, files that are not stores, truncated stores, stores of
-// a newer format), each with a clear error that matches its sentinel and with the file left
-// byte for byte as it was; and every public method called with invalid or malformed arguments
-// on a persistent store, which must fail with its documented error without writing a byte.
+// an older or a newer format), each with a clear error that matches its sentinel and with the
+// file left byte for byte as it was; and every public method called with invalid or malformed
+// arguments on a persistent store, which must fail with its documented error without writing
+// a byte.
 // The memory-only cases are in args_test.go (TestStore_KeySize, TestStore_ValueSize,
 // TestStore_ErrorPrecedence) and are not repeated here.
 
@@ -45,10 +46,11 @@ func smallStore(t *testing.T, path string) []byte {
 }
 
 // headerWith returns both header copies of a store with the given generations and versions,
-// as a newer writer would have made them (checksums fixed), followed by 1 MiB of zeros.
+// as a writer of that version would have made them (checksums fixed), followed by 1 MiB of
+// zeros.
 func headerWith(genA, verA, genB, verB uint64) []byte {
 	mk := func(gen, ver uint64) []byte {
-		h := format.AppendHeader(nil, format.Header{Version: 1, Generation: gen, Salt: 11, Created: 1})
+		h := format.AppendHeader(nil, format.Header{Version: format.Version, Generation: gen, Salt: 11, Created: 1})
 		h[8] = byte(ver)
 		fixHeaderCRC(h)
 		return h
@@ -73,9 +75,12 @@ func TestReliability_BadInput_OpenRefusesUntouched(t *testing.T) {
 		badBlock[off+12] = 0x20 // block size 8192: the checksum is right, the field is not
 		fixHeaderCRC(badBlock[off : off+format.HeaderSize])
 	}
-	newerOnlyA := headerWith(3, 2, 1, 1)
+	const older, cur, newer = 1, format.Version, format.Version + 1
+	newerOnlyA := headerWith(3, newer, 1, cur)
 	newerOnlyA[format.HeaderSize+50] ^= 1 // copy B's checksum fails
-	twins := headerWith(1, 1, 1, 1)
+	olderOnlyB := headerWith(3, cur, 2, older)
+	olderOnlyB[50] ^= 1 // copy A's checksum fails
+	twins := headerWith(1, cur, 1, cur)
 	twins[format.HeaderSize+32] ^= 1 // another salt in copy B, checksum fixed
 	fixHeaderCRC(twins[format.HeaderSize : 2*format.HeaderSize])
 	random := make([]byte, 1<<20)
@@ -96,10 +101,15 @@ func TestReliability_BadInput_OpenRefusesUntouched(t *testing.T) {
 		{"both header copies zeroed, data intact", zeroHeaders, feox.ErrCorrupted},
 		{"both header checksums wrong", badCRC, feox.ErrCorrupted},
 		{"both headers with a wrong block size", badBlock, feox.ErrCorrupted},
-		{"newer format version in both copies", headerWith(1, 2, 1, 2), errors.ErrUnsupported},
-		{"newer format version in the newest copy", headerWith(1, 1, 2, 2), errors.ErrUnsupported},
-		{"newer format version in the older copy", headerWith(2, 1, 1, 2), errors.ErrUnsupported},
+		{"newer format version in both copies", headerWith(1, newer, 1, newer), errors.ErrUnsupported},
+		{"newer format version in the newest copy", headerWith(1, cur, 2, newer), errors.ErrUnsupported},
+		{"newer format version in the older copy", headerWith(2, cur, 1, newer), errors.ErrUnsupported},
 		{"newer format version in the only valid copy", newerOnlyA, errors.ErrUnsupported},
+		{"older format version in both copies", headerWith(1, older, 1, older), feox.ErrOlderFormat},
+		{"older format version in the newest copy", headerWith(1, cur, 2, older), feox.ErrOlderFormat},
+		{"older format version in the older copy", headerWith(2, cur, 1, older), feox.ErrOlderFormat},
+		{"older format version in the only valid copy", olderOnlyB, feox.ErrOlderFormat},
+		{"older and newer format versions", headerWith(1, older, 2, newer), errors.ErrUnsupported},
 		{"two copies of one generation that differ", twins, feox.ErrCorrupted},
 	}
 	for _, tc := range tests {
@@ -116,6 +126,9 @@ func TestReliability_BadInput_OpenRefusesUntouched(t *testing.T) {
 				}
 				if !errors.Is(err, tc.want) {
 					t.Fatalf("attempt %d: Open = %v, want an error matching %v", attempt, err, tc.want)
+				}
+				if tc.want != feox.ErrCorrupted && errors.Is(err, feox.ErrCorrupted) {
+					t.Fatalf("attempt %d: Open = %v, which matches ErrCorrupted too", attempt, err)
 				}
 				if !strings.Contains(err.Error(), path) {
 					t.Errorf("Open error %q does not name the file", err)

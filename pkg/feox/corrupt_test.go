@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/feoxdb/feox-go/internal/format"
@@ -101,9 +102,9 @@ func TestStore_Persist_CorruptionNeverPanics(t *testing.T) {
 // refused with a clear error and left untouched.
 func TestStore_Persist_NewerFormatVersion(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "future.feox")
-	hdr := format.AppendHeader(nil, format.Header{Version: 1, Generation: 1, Salt: 7, Created: 1})
+	hdr := format.AppendHeader(nil, format.Header{Version: format.Version, Generation: 1, Salt: 7, Created: 1})
 	// Rewrite the version field and fix the checksum as a newer writer would.
-	hdr[8] = 2
+	hdr[8] = format.Version + 1
 	fixHeaderCRC(hdr)
 	data := append(append([]byte(nil), hdr...), hdr...)
 	data = append(data, make([]byte, 1<<20)...)
@@ -114,9 +115,55 @@ func TestStore_Persist_NewerFormatVersion(t *testing.T) {
 	if err == nil || !errors.Is(err, errors.ErrUnsupported) {
 		t.Fatalf("Open = %v, want an error wrapping errors.ErrUnsupported", err)
 	}
+	if errors.Is(err, feox.ErrCorrupted) || errors.Is(err, feox.ErrOlderFormat) {
+		t.Errorf("Open = %v, want neither ErrCorrupted nor ErrOlderFormat", err)
+	}
+	if want := fmt.Sprintf("version %d", format.Version+1); !strings.Contains(err.Error(), want) {
+		t.Errorf("Open error %q does not contain %q", err, want)
+	}
 	after, _ := os.ReadFile(path)
 	if !bytes.Equal(after, data) {
 		t.Fatal("Open changed the file")
+	}
+}
+
+// TestStore_Persist_OlderFormatVersion checks that a healthy data file of format version 1
+// (both header copies valid version-1 headers, records in the data area) is refused with
+// ErrOlderFormat, not ErrCorrupted, with an error that names the version and the file, and is
+// left byte for byte as it was, at every attempt.
+func TestStore_Persist_OlderFormatVersion(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.feox")
+	hdr := format.Header{Version: 1, Generation: 1, Salt: 0x5eed, Created: 1}
+	data := format.AppendHeader(nil, hdr) // copy A
+	data = format.AppendHeader(data, hdr) // copy B: a new file has generation 1 in both
+	area := make([]byte, 1<<20)
+	for i := 0; i < len(area)/2; i += format.SectorSize {
+		copy(area[i:], fmt.Sprintf("FXR1 an old record at sector %d", i/format.SectorSize))
+	}
+	data = append(data, area...)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for attempt := range 2 {
+		st, err := openIO(feox.Options{Path: path})
+		if err == nil {
+			st.Close()
+			t.Fatalf("attempt %d: Open succeeded, want ErrOlderFormat", attempt)
+		}
+		if !errors.Is(err, feox.ErrOlderFormat) || errors.Is(err, feox.ErrCorrupted) {
+			t.Errorf("attempt %d: Open = %v, want ErrOlderFormat and not ErrCorrupted", attempt, err)
+		}
+		if !errors.Is(err, errors.ErrUnsupported) {
+			t.Errorf("attempt %d: Open = %v, want an error matching errors.ErrUnsupported too", attempt, err)
+		}
+		for _, want := range []string{"version 1", fmt.Sprintf("reads version %d", format.Version), path} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("attempt %d: Open error %q does not contain %q", attempt, err, want)
+			}
+		}
+		if after, err := os.ReadFile(path); err != nil || !bytes.Equal(after, data) {
+			t.Fatalf("attempt %d: Open changed the file (%d bytes before, %d after, %v)", attempt, len(data), len(after), err)
+		}
 	}
 }
 

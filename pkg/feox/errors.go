@@ -30,6 +30,11 @@ var (
 	ErrCorrupted = errors.New("feox: corrupted")
 	// ErrLocked means another open Store holds the data file.
 	ErrLocked = errors.New("feox: data file is locked by another store")
+	// ErrOlderFormat means Open was given a data file written by an earlier format version of
+	// feox-go, which this build does not read. The file is left untouched and the error names
+	// the version it holds. A healthy old file is not corrupted: the error does not match
+	// ErrCorrupted. Like a file of a newer format version, it matches errors.ErrUnsupported.
+	ErrOlderFormat = errors.New("feox: data file of an earlier format version")
 	// ErrClosed means the Store was closed.
 	ErrClosed = errors.New("feox: store closed")
 	// ErrInvalidOption means Open was given an Options value out of range; the error names the

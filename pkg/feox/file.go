@@ -62,6 +62,7 @@ func (s *Store) closeFile() error {
 func fileErr(err error) error {
 	for _, m := range []struct{ from, to error }{
 		{datafile.ErrLocked, ErrLocked},
+		{datafile.ErrOlderFormat, ErrOlderFormat},
 		{datafile.ErrCorrupted, ErrCorrupted},
 		{datafile.ErrFull, ErrStoreFull},
 	} {

@@ -8,9 +8,9 @@ package feox_test
 //     reopens between operations.
 //   - FuzzRecoverFile: Open of a data file the fuzzer damaged (bytes overwritten, flipped,
 //     zeroed or copied elsewhere, the file cut and garbage appended) must never panic or hang
-//     and must either fail with ErrCorrupted (or errors.ErrUnsupported for a newer version),
-//     leaving the file untouched, or recover a store holding only written values, which keeps
-//     its contents across a Close and a second Open.
+//     and must either fail with ErrCorrupted (or errors.ErrUnsupported for a newer or an
+//     earlier format version), leaving the file untouched, or recover a store holding only
+//     written values, which keeps its contents across a Close and a second Open.
 // The record and header decoders have their own fuzz targets in internal/format (FuzzDecodeHeader,
 // FuzzPickHeader, FuzzDecodeRecord), and the scan one in internal/disk (FuzzScan).
 //

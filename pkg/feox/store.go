@@ -72,6 +72,9 @@ type Store struct {
 // Open fails with ErrLocked when another open Store holds the file, after trying for one
 // second (a process killed a moment ago may still hold it while the kernel tears its I/O
 // down), and with ErrCorrupted, leaving the file untouched, when it is not a feox-go data file.
+// A data file of another format version is left untouched too: one of an earlier version gives
+// ErrOlderFormat, one of a newer version an error matching errors.ErrUnsupported (as does
+// ErrOlderFormat).
 func Open(opts Options) (*Store, error) {
 	return open(opts, openHooks{})
 }
