@@ -17,6 +17,9 @@ import (
 // for a present version, Keep for a deletion or an expired version (which stays on disk while
 // older copies of its key remain, so that they cannot come back).
 type Rebuilder interface {
+	// Expect announces, before the first Build, how many records Open may find at most (the
+	// scan may find fewer), so that the caller can size what it fills.
+	Expect(records int64)
 	// Build makes the caller's version of the record r found at pl. It runs on the scanning
 	// goroutine, ahead of Add; r's bytes are valid only during the call.
 	Build(r *disk.FoundPacked, pl *Place) any
@@ -40,8 +43,12 @@ func (f *File) recover(rb Rebuilder) error {
 		batch uint64
 	}
 	batches := make(chan []found, 4)
+	n, err := f.file.CountFrames()
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrCorrupted, err)
+	}
+	rb.Expect(n)
 	var st disk.FrameScanStats
-	var err error
 	go func() {
 		defer close(batches)
 		batch := make([]found, 0, recoverBatch)

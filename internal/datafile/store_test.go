@@ -65,6 +65,8 @@ type testStore struct {
 	mu    sync.Mutex // guards index and seq
 	index map[string]*version
 	seq   uint64
+	// expected is what the last Open announced with Expect.
+	expected int64
 }
 
 // openTestStore opens a testStore and closes it when the test ends, unless the test closed it.
@@ -154,6 +156,9 @@ func (s *testStore) Build(f *disk.FoundPacked, pl *Place) any {
 	r := &f.Record
 	return &version{key: string(r.Key), value: bytes.Clone(r.Value), ts: r.TS, seq: r.Seq, pl: pl}
 }
+
+// Expect implements Rebuilder.
+func (s *testStore) Expect(n int64) { s.expected = n }
 
 // Add implements Rebuilder: the larger sequence number wins.
 func (s *testStore) Add(a any) (winner, loser *Place) {

@@ -109,6 +109,11 @@ func TestFile_ScanFrames(t *testing.T) {
 	if st.Torn != 1 || len(st.TornFrames) != 1 || st.TornFrames[0] != at || st.MaxBatch != 6 || st.Frames != 5 {
 		t.Errorf("stats %+v, want one torn frame at %d, batch 6 newest, 5 valid frames", st, at)
 	}
+	// CountFrames counts the records the frame headers announce, the torn frame's included,
+	// and steps over the frame inside a value as the scan does.
+	if n, err := f.CountFrames(); err != nil || n != int64(len(got)+len(torn)) {
+		t.Errorf("CountFrames = %d, %v; want %d", n, err, len(got)+len(torn))
+	}
 }
 
 // TestFile_ScanFrames_OldTornFrame ensures a torn frame from a batch older than the newest

@@ -13,7 +13,10 @@
 package index
 
 import (
+	"cmp"
+	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -68,6 +71,8 @@ type Ordered struct {
 	busy bool
 	// taken is signalled (under logMu) whenever Apply takes the log, or Run stops applying.
 	taken *sync.Cond
+	// loading counts the goroutines of InsertManyLater that are still inserting.
+	loading sync.WaitGroup
 }
 
 // change is a logged Insert (del false) or Delete.
@@ -218,28 +223,76 @@ func (o *Ordered) Delete(key string) bool {
 
 // InsertMany inserts keys, in any order, faster than one Insert each when there are many:
 // they are sorted first (mostly by their eight-byte prefixes, without touching the key
-// bytes) and inserted in ascending order, so consecutive insertions walk the same path of
-// the tree, which stays in cache. Recovery uses it to rebuild the index.
+// bytes; the two halves of a large set on two goroutines) and inserted in ascending order, so
+// consecutive insertions walk the same path of the tree, which stays in cache. Recovery uses
+// it to rebuild the index.
 func (o *Ordered) InsertMany(keys []string) {
+	o.Apply()
+	o.mu.Lock()
+	o.insertSorted(keys)
+	o.mu.Unlock()
+}
+
+// InsertManyLater is InsertMany on a goroutine of its own: it returns at once, and every
+// read, Apply and immediate change waits until the keys are in, so that they come before any
+// change logged after the call. Wait waits for the goroutine. Open uses it: the hash index is
+// ready first, and the ordered one is built while the store already serves point operations.
+func (o *Ordered) InsertManyLater(keys []string) {
+	o.Apply()
+	o.mu.Lock() // handed over to the goroutine, which unlocks it once the keys are in
+	o.loading.Go(func() {
+		defer o.mu.Unlock()
+		o.insertSorted(keys)
+	})
+}
+
+// Wait waits until the keys of every InsertManyLater are in.
+func (o *Ordered) Wait() { o.loading.Wait() }
+
+// insertSorted sorts keys and inserts them in ascending order. Called with o.mu held.
+func (o *Ordered) insertSorted(keys []string) {
 	items := make([]item, len(keys))
 	for i, k := range keys {
 		items[i] = item{pfx: prefix(k), key: k}
 	}
-	slices.SortFunc(items, func(a, b item) int {
-		switch {
-		case less(a, b):
-			return -1
-		case less(b, a):
-			return 1
-		}
-		return 0
-	})
-	o.Apply()
-	o.mu.Lock()
-	for _, it := range items {
+	for _, it := range sortItems(items) {
 		o.tree.ReplaceOrInsert(it)
 	}
-	o.mu.Unlock()
+}
+
+// parallelSortMin is the number of items from which sortItems sorts two halves at once.
+const parallelSortMin = 1 << 16
+
+// sortItems sorts items in ascending order and returns them sorted: in place, or, for a large
+// set on a machine with more than one processor, in a new slice merged from its two halves,
+// each sorted on a goroutine of its own.
+func sortItems(items []item) []item {
+	if len(items) < parallelSortMin || runtime.GOMAXPROCS(0) < 2 {
+		slices.SortFunc(items, compareItems)
+		return items
+	}
+	a, b := items[:len(items)/2], items[len(items)/2:]
+	var wg sync.WaitGroup
+	wg.Go(func() { slices.SortFunc(a, compareItems) })
+	slices.SortFunc(b, compareItems)
+	wg.Wait()
+	out := make([]item, 0, len(items))
+	for len(a) > 0 && len(b) > 0 {
+		if compareItems(b[0], a[0]) < 0 {
+			out, b = append(out, b[0]), b[1:]
+		} else {
+			out, a = append(out, a[0]), a[1:]
+		}
+	}
+	return append(append(out, a...), b...)
+}
+
+// compareItems orders items as less does, for sorting.
+func compareItems(a, b item) int {
+	if c := cmp.Compare(a.pfx, b.pfx); c != 0 {
+		return c
+	}
+	return strings.Compare(a.key, b.key)
 }
 
 // Has reports whether key is in the index.

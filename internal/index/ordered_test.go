@@ -706,12 +706,19 @@ func TestOrdered_LogRun(t *testing.T) {
 }
 
 // TestOrdered_InsertMany checks that InsertMany of shuffled keys, duplicates included, and
-// on top of keys already present (some only logged), leaves the same set as one Insert each.
+// on top of keys already present (some only logged), leaves the same set as one Insert each;
+// with few keys, and with enough for the sort to run on two goroutines.
 func TestOrdered_InsertMany(t *testing.T) {
+	for _, n := range []int{2000, parallelSortMin + 3} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) { testInsertMany(t, n) })
+	}
+}
+
+func testInsertMany(t *testing.T, n int) {
 	r := rand.New(rand.NewPCG(3, 4))
 	keys := slices.Clone(trickyKeys)
-	for i := range 2000 {
-		keys = append(keys, fmt.Sprintf("%08x-%d", r.Uint32(), i))
+	for i := range n {
+		keys = append(keys, fmt.Sprintf("%08x-%d", r.Uint32()%1024, i)) // many shared prefixes
 	}
 	keys = append(keys, keys[:50]...) // duplicates
 	r.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
@@ -744,4 +751,34 @@ func dedup(keys []string) []string {
 		}
 	}
 	return out
+}
+
+// TestOrdered_InsertManyLater checks that the keys of InsertManyLater come before every change
+// logged after the call, whichever runs first, and that reads racing with the load see either
+// nothing of it or all of it.
+func TestOrdered_InsertManyLater(t *testing.T) {
+	keys := make([]string, parallelSortMin+10)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("k%07d", (i*7919)%len(keys))
+	}
+	o := NewOrdered()
+	o.InsertLater("before") // logged before the call: applied first
+	o.InsertManyLater(keys)
+	o.DeleteLater(keys[0]) // logged after: must win over the load
+	o.InsertLater("zz-after")
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			if n := o.Len(); n != len(keys)+1 {
+				t.Errorf("Len during the load = %d, want %d", n, len(keys)+1)
+			}
+		})
+	}
+	wg.Wait()
+	o.Wait()
+	got := collectAll(o)
+	want := append(sorted(append(slices.Clone(keys[1:]), "before")), "zz-after")
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %d keys, want %d: %s...", len(got), len(want), quoted(got[:min(5, len(got))]))
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/panjf2000/ants/v2"
+	"github.com/puzpuzpuz/xsync/v4"
 
 	"github.com/feoxdb/feox-go/internal/datafile"
 	"github.com/feoxdb/feox-go/internal/disk"
@@ -45,8 +46,10 @@ func (s *Store) openFile() error {
 	return nil
 }
 
-// closeFile stops the disk readers and closes the data file; the pipeline must be closed.
+// closeFile waits for the ordered index's rebuild, stops the disk readers and closes the data
+// file; the pipeline must be closed.
 func (s *Store) closeFile() error {
+	s.ordered.Wait()
 	if s.readers != nil {
 		if err := s.readers.ReleaseTimeout(readersRelease); err != nil {
 			s.log.Error().Err(err).Msg("feox: the disk reader pool did not stop in time")
@@ -124,6 +127,15 @@ type rebuild struct {
 	deletions int
 }
 
+// Expect sizes the hash index for the records Open may find: the map then never grows, which
+// would move every entry, while the rebuild fills it.
+func (rb *rebuild) Expect(n int64) {
+	rb.s.hash = xsync.NewMap[string, *record](xsync.WithPresize(int(min(n, maxPresize))))
+}
+
+// maxPresize bounds the entries Expect sizes the hash index for up front.
+const maxPresize = 1 << 26
+
 // Build makes the version of the record r found at pl (the scanning goroutine).
 func (rb *rebuild) Build(f *disk.FoundPacked, pl *datafile.Place) any {
 	s, r := rb.s, &f.Record
@@ -144,18 +156,21 @@ func (rb *rebuild) Build(f *disk.FoundPacked, pl *datafile.Place) any {
 // Add resolves v against the version of its key met before: the larger sequence number wins.
 func (rb *rebuild) Add(v any) (winner, loser *datafile.Place) {
 	s, rec := rb.s, v.(*record)
-	prev, _ := s.hash.Load(rec.key())
-	if prev != nil {
+	// The entry key shares the version's buffer. Most keys are met once: one lookup stores them.
+	prev, met := s.hash.LoadOrStore(rec.key(), rec)
+	if met {
 		if rec.seq <= prev.seq {
 			return prev.pl, rec.pl // an older copy
 		}
 		s.cache.Remove(prev.ch.Load())
+		s.hash.Store(rec.key(), rec)
+	} else {
+		prev = nil
 	}
 	if !rec.stub && !rec.dead {
 		s.cache.AdmitHandle(&rec.ce, rec, int64(rec.vlen))
 		rec.ch.Store(&rec.ce)
 	}
-	s.hash.Store(rec.key(), rec) // the entry key shares the version's buffer
 	rb.met = append(rb.met, rec)
 	if prev != nil {
 		return rec.pl, prev.pl
@@ -194,7 +209,10 @@ func (rb *rebuild) finish() {
 			s.ttl.update(r.key(), 0, r.expiry)
 		}
 	}
-	s.ordered.InsertMany(keys)
+	// Point operations need only the hash index: the ordered one, which takes about as long to
+	// build as the rest of Open, is built on a goroutine of its own, and Range and Scan wait
+	// for it.
+	s.ordered.InsertManyLater(keys)
 	for i := range s.clocks {
 		s.clocks[i].seq.Store(maxSeq)
 	}
