@@ -2,6 +2,7 @@ package feox_test
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -15,7 +16,7 @@ import (
 // The persistent-mode benchmarks use 1M keys of 16 bytes with 100-byte values (the read
 // benchmarks' fixture keys) and run one iteration each; run them with
 //
-//	go test -run '^$' -bench 'Load|Open|PersistUpdate' -benchtime 1x ./pkg/feox/
+//	go test -run '^$' -bench 'Load|Open|PersistUpdate|Space' -benchtime 1x ./pkg/feox/
 //
 // They report keys/s (throughput), bytes/record (data file bytes per live record) and, for
 // Open, the recovery scan's speed against a plain sequential read of the same file.
@@ -165,6 +166,56 @@ func BenchmarkPersistUpdate(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSpace measures the data file's size on disk (allocated, as du counts it) after a
+// load of 1M keys and its Flush, then after 2M updates of keys drawn uniformly at random, their
+// Flush, and the cleaner settled (until the allocated size has not shrunk for settleQuiet, at
+// most settleMax), with the updates' throughput.
+func BenchmarkSpace(b *testing.B) {
+	d := keyFixture(b)
+	warmHeap(b, d)
+	for range b.N {
+		st := openBench(b, "persistent", b.TempDir())
+		loadKeys(b, st, d.keys, d.value, 1)
+		if err := st.Flush(); err != nil {
+			b.Fatal(err)
+		}
+		s := st.Stats()
+		b.ReportMetric(float64(s.DiskAllocatedBytes)/float64(s.Keys), "load-B/record")
+		r := rand.New(rand.NewPCG(1, 2))
+		const updates = 2_000_000
+		start := time.Now()
+		for range updates {
+			if _, err := st.Insert(d.keys[r.IntN(len(d.keys))], d.value); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := st.Flush(); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(updates/time.Since(start).Seconds(), "updates/s")
+		s = st.Stats()
+		b.ReportMetric(s.SpaceAmplification, "busy-space-amp")
+		best, since := s.DiskAllocatedBytes, time.Now()
+		for deadline := time.Now().Add(settleMax); time.Now().Before(deadline) && time.Since(since) < settleQuiet; {
+			time.Sleep(100 * time.Millisecond)
+			if s = st.Stats(); s.DiskAllocatedBytes < best {
+				best, since = s.DiskAllocatedBytes, time.Now()
+			}
+		}
+		b.ReportMetric(s.SpaceAmplification, "settled-space-amp")
+		b.ReportMetric(float64(s.DiskAllocatedBytes)/float64(s.Keys), "settled-B/record")
+		if err := st.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// How long BenchmarkSpace waits for the cleaner to settle.
+const (
+	settleQuiet = 3 * time.Second
+	settleMax   = time.Minute
+)
 
 // BenchmarkOpen measures Open of a data file holding 1M records (the recovery scan and the
 // rebuild of the hash index) against a plain sequential read of the same file, and the time
