@@ -170,45 +170,58 @@ func BenchmarkPersistUpdate(b *testing.B) {
 // BenchmarkSpace measures the data file's size on disk (allocated, as du counts it) after a
 // load of 1M keys and its Flush, then after 2M updates of keys drawn uniformly at random, their
 // Flush, and the cleaner settled (until the allocated size has not shrunk for settleQuiet, at
-// most settleMax), with the updates' throughput.
+// most settleMax), with the updates' throughput and the records the cleaner moved per update,
+// for several values of Options.MaxGarbage (0: the default).
 func BenchmarkSpace(b *testing.B) {
 	d := keyFixture(b)
 	warmHeap(b, d)
-	for range b.N {
-		st := openBench(b, "persistent", b.TempDir())
-		loadKeys(b, st, d.keys, d.value, 1)
-		if err := st.Flush(); err != nil {
-			b.Fatal(err)
-		}
-		s := st.Stats()
-		b.ReportMetric(float64(s.DiskAllocatedBytes)/float64(s.Keys), "load-B/record")
-		r := rand.New(rand.NewPCG(1, 2))
-		const updates = 2_000_000
-		start := time.Now()
-		for range updates {
-			if _, err := st.Insert(d.keys[r.IntN(len(d.keys))], d.value); err != nil {
-				b.Fatal(err)
+	for _, mg := range []float64{0, 0.1, 0.5, 1} {
+		b.Run(fmt.Sprintf("max-garbage=%g", mg), func(b *testing.B) {
+			for range b.N {
+				measureSpace(b, d, mg)
 			}
-		}
-		if err := st.Flush(); err != nil {
-			b.Fatal(err)
-		}
-		b.ReportMetric(updates/time.Since(start).Seconds(), "updates/s")
-		s = st.Stats()
-		b.ReportMetric(s.SpaceAmplification, "busy-space-amp")
-		best, since := s.DiskAllocatedBytes, time.Now()
-		for deadline := time.Now().Add(settleMax); time.Now().Before(deadline) && time.Since(since) < settleQuiet; {
-			time.Sleep(100 * time.Millisecond)
-			if s = st.Stats(); s.DiskAllocatedBytes < best {
-				best, since = s.DiskAllocatedBytes, time.Now()
-			}
-		}
-		b.ReportMetric(s.SpaceAmplification, "settled-space-amp")
-		b.ReportMetric(float64(s.DiskAllocatedBytes)/float64(s.Keys), "settled-B/record")
-		if err := st.Close(); err != nil {
+		})
+	}
+}
+
+// measureSpace runs one BenchmarkSpace measurement with Options.MaxGarbage mg.
+func measureSpace(b *testing.B, d *benchData, mg float64) {
+	st, err := feox.Open(feox.Options{Path: filepath.Join(b.TempDir(), "space.feox"), MaxGarbage: mg})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	loadKeys(b, st, d.keys, d.value, 1)
+	if err := st.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	s := st.Stats()
+	b.ReportMetric(float64(s.DiskAllocatedBytes)/float64(s.Keys), "load-B/record")
+	moved := s.RecordsMoved
+	r := rand.New(rand.NewPCG(1, 2))
+	const updates = 2_000_000
+	start := time.Now()
+	for range updates {
+		if _, err := st.Insert(d.keys[r.IntN(len(d.keys))], d.value); err != nil {
 			b.Fatal(err)
 		}
 	}
+	if err := st.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(updates/time.Since(start).Seconds(), "updates/s")
+	s = st.Stats()
+	b.ReportMetric(s.SpaceAmplification, "busy-space-amp")
+	best, since := s.DiskAllocatedBytes, time.Now()
+	for deadline := time.Now().Add(settleMax); time.Now().Before(deadline) && time.Since(since) < settleQuiet; {
+		time.Sleep(100 * time.Millisecond)
+		if s = st.Stats(); s.DiskAllocatedBytes < best {
+			best, since = s.DiskAllocatedBytes, time.Now()
+		}
+	}
+	b.ReportMetric(s.SpaceAmplification, "settled-space-amp")
+	b.ReportMetric(float64(s.DiskAllocatedBytes)/float64(s.Keys), "settled-B/record")
+	b.ReportMetric(float64(s.RecordsMoved-moved)/updates, "moves/update")
 }
 
 // How long BenchmarkSpace waits for the cleaner to settle.
