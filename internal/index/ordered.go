@@ -183,6 +183,9 @@ func (o *Ordered) Apply() {
 	o.pending.Store(0)
 	o.taken.Broadcast()
 	o.logMu.Unlock()
+	// Changes of different keys commute, and a stable sort keeps those of one key in order: in
+	// key order, consecutive changes walk nearby paths of the tree.
+	slices.SortStableFunc(log, func(a, b change) int { return strings.Compare(a.key, b.key) })
 	for _, c := range log {
 		it := item{pfx: prefix(c.key), key: c.key}
 		if c.del {
