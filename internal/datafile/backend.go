@@ -80,8 +80,8 @@ const pageSize = 4096
 // zeroPage holds the zeros that pad a batch's writes; never written to.
 var zeroPage = disk.AlignedBuffer(pageSize, bufAlign)
 
-// Submit appends the batch's records to the log and zeroes the sectors a failed batch left,
-// and starts the batch's data sync; Complete waits for it and settles the batch. With two
+// Submit appends the batch's records to the log and zeroes the headers of the frames a failed
+// batch left, and starts the batch's data sync; Complete waits for it and settles the batch. With two
 // batches in flight, a shard writes one while the other syncs. Entries that must not be
 // written (see stale) are skipped.
 func (be *backend) Submit(b *stages.Batch) error {

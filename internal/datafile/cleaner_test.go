@@ -340,7 +340,7 @@ func TestCleaner_KeptDeletionsStayBounded(t *testing.T) {
 		}
 		st.flush()
 	}
-	// The bound is the larger of tombsMin and the live sectors (one per live key here).
+	// The bound is the larger of keptMin and the other live records (one per live key here).
 	limit := bound + perRound
 	deadline := time.Now().Add(waitBound)
 	for st.f.keptDeletions() > limit && time.Now().Before(deadline) {

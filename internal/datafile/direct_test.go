@@ -26,7 +26,7 @@ func directSupported(t *testing.T, dir string) bool {
 	return on
 }
 
-// TestFile_DirectIO writes values of one to many sectors with O_DIRECT asked for, overwrites
+// TestFile_DirectIO writes values from empty to 70 KiB with O_DIRECT asked for, overwrites
 // and deletes some, and checks them after a reopen without it. Where the filesystem allows
 // direct I/O it also checks that the file reports it and that every batch write went the
 // direct way: the batch buffers are aligned, so none should fall back to the page cache.

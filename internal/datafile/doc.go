@@ -10,7 +10,7 @@
 // records at the head segment, whichever keys they update, so that a batch is one sequential
 // write, and starts its data sync; Complete waits for the sync and settles the batch: each
 // version's Place records where the version now lives, counts it as live in its segment, and
-// releases the version it replaced, whose sectors become garbage. The store gives every version
+// releases the version it replaced, whose bytes become garbage. The store gives every version
 // it hands the pipeline a Place (NewPlace), linked to the place of the version it replaces, and
 // carries it in the entry's Ref (Placed).
 //

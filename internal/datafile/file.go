@@ -157,7 +157,7 @@ type Pipeline interface {
 
 // Open opens (or creates) the data file, recovers its records into rb (see Rebuilder) and sets
 // up one Backend per shard. Nothing is erased at Open: its only writes zero the headers of torn
-// records, synced before Open returns. A file that is locked, damaged or of a newer format is
+// frames, synced before Open returns. A file that is locked, damaged or of a newer format is
 // left untouched.
 func Open(cfg Config, rb Rebuilder) (*File, error) {
 	df, created, err := disk.Open(cfg.Path, newFileSize(cfg.FileSize))
@@ -289,7 +289,8 @@ type Stats struct {
 	// Written and Read count the bytes written by batches and read back (values and the
 	// cleaner's reads); Syncs counts the batches' data syncs.
 	Written, Read, Syncs int64
-	// Corrupt counts the damaged records Open skipped.
+	// Corrupt counts the torn frames Open skipped, each whole (a batch's records in one
+	// segment).
 	Corrupt int64
 	// Cleaned counts the segments the cleaner erased; Moved the records it moved to do so.
 	Cleaned, Moved int64

@@ -13,7 +13,7 @@ import (
 // head), so that a batch is one sequential write wherever the keys it updates live. A version
 // that is replaced or deleted is not erased where it lies: its bytes turn into garbage in
 // their segment. The cleaner (cleaner.go) moves the live records out of segments that hold
-// much garbage, then erases the whole segment (a hole punched, or the records' headers zeroed)
+// much garbage, then erases the whole segment (a hole punched, or its frame headers zeroed)
 // and returns it to the free list. See docs/FORMAT.md and docs/DURABILITY.md.
 //
 // Records are packed in frames (format version 2), one per batch and segment. A frame never

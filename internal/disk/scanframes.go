@@ -21,7 +21,7 @@ type FoundPacked struct {
 // FrameScanStats summarizes a ScanFrames.
 type FrameScanStats struct {
 	Records  int64  // valid records
-	Frames   int64  // valid frames
+	Frames   int64  // frames whose header verifies, torn ones included
 	Torn     int64  // frames with a torn record, skipped whole (all from the newest TornWindow batches)
 	MaxBatch uint64 // largest batch number among the frames
 	Bytes    int64  // bytes read
@@ -42,25 +42,18 @@ type FrameScanStats struct {
 func (f *File) ScanFrames(fn func(r *FoundPacked) error) (FrameScanStats, error) {
 	sc := &scanner{f: f, end: uint64(f.Size()), buf: make([]byte, scanChunk), off: format.DataStart}
 	var st FrameScanStats
-	var torn []tornRecord
+	var torn []tornFrame
 	var recs []FoundPacked // a frame's records, reused: they are valid only during the callback
 	salt := f.hdr.Salt
 	for {
 		at := sc.off + uint64(sc.pos)
-		if at >= sc.end || sc.end-at < format.FrameHeaderSize {
-			break
-		}
 		if sc.pos+format.FrameHeaderSize > sc.n {
 			next, ok := sc.skip(at)
 			if !ok {
 				break
 			}
-			next = alignFrame(next)
-			if next+format.FrameHeaderSize > sc.end {
-				break
-			}
 			if err := sc.fill(next, format.FrameHeaderSize); err != nil {
-				st.Bytes = sc.st.Bytes
+				st.Bytes = sc.bytes
 				return st, err
 			}
 			at = next
@@ -72,7 +65,7 @@ func (f *File) ScanFrames(fn func(r *FoundPacked) error) (FrameScanStats, error)
 		}
 		if sc.pos+h.Length > sc.n {
 			if err := sc.fill(at, h.Length); err != nil {
-				st.Bytes = sc.st.Bytes
+				st.Bytes = sc.bytes
 				return st, err
 			}
 		}
@@ -83,20 +76,20 @@ func (f *File) ScanFrames(fn func(r *FoundPacked) error) (FrameScanStats, error)
 		st.Records += int64(n)
 		switch {
 		case err == errTornFrame:
-			torn = append(torn, tornRecord{at, h.Batch})
+			torn = append(torn, tornFrame{at, h.Batch})
 		case err != nil:
-			st.Bytes = sc.st.Bytes
+			st.Bytes = sc.bytes
 			return st, err
 		}
 		sc.pos += int(alignFrame(uint64(h.Length)))
 	}
-	st.Bytes = sc.st.Bytes
+	st.Bytes = sc.bytes
 	for _, t := range torn {
 		if t.batch+TornWindow <= st.MaxBatch {
 			return st, fmt.Errorf("%w: torn frame at offset %d from batch %d, older than the newest %d batches (newest %d)",
-				format.ErrCorrupted, t.sector, t.batch, TornWindow, st.MaxBatch)
+				format.ErrCorrupted, t.off, t.batch, TornWindow, st.MaxBatch)
 		}
-		st.TornFrames = append(st.TornFrames, t.sector)
+		st.TornFrames = append(st.TornFrames, t.off)
 	}
 	st.Torn = int64(len(torn))
 	return st, nil

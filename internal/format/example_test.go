@@ -6,30 +6,44 @@ import (
 	"github.com/feoxdb/feox-go/internal/format"
 )
 
-// Example shows a record written at a sector and read back the way the recovery scanner does.
+// Example shows a batch's records written as a frame at the start of the data area and read
+// back the way the recovery scan does: the frame header, then each record in turn.
 func Example() {
-	const salt = 0x5eed
-	sector := uint64(format.DataStart / format.SectorSize) // the first sector of the data area
+	const salt, batch = 0x5eed, 1
+	off := uint64(format.DataStart) // the first FrameAlign boundary of the data area
 
-	r := &format.Record{Kind: format.KindValue, Key: []byte("greeting"), Value: []byte("hello"), Seq: 1, Batch: 1}
-	buf := format.AppendRecord(nil, r, sector, salt)
-	fmt.Println("record size:", len(buf))
+	var w format.FrameWriter
+	w.Begin(nil, off, salt, batch)
+	w.Add(&format.Record{Kind: format.KindValue, Key: []byte("greeting"), Value: []byte("hello"), Seq: 1})
+	w.Add(&format.Record{Kind: format.KindDelete, Key: []byte("farewell"), Seq: 2})
+	buf := w.Finish(format.FrameAlign)
+	fmt.Println("frame size:", len(buf))
 
-	h, err := format.DecodeRecordHeader(buf, sector, salt)
+	h, err := format.DecodeFrameHeader(buf, off, salt)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	key, value, err := format.VerifyRecord(buf, h, sector, salt)
-	fmt.Printf("%s %q=%q seq=%d err=%v\n", h.Kind, key, value, h.Seq, err)
+	fmt.Printf("batch %d: %d records in %d bytes\n", h.Batch, h.Count, h.Length)
+	for pos := format.FrameHeaderSize; pos < h.Length; {
+		r, err := format.DecodePackedRecord(buf[pos:h.Length], off+uint64(pos), salt)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Printf("%s %q=%q seq=%d\n", r.Kind, r.Key, r.Value, r.Seq)
+		pos += r.Size
+	}
 
-	// The same bytes one sector further on are not a record.
-	_, err = format.DecodeRecordHeader(buf, sector+1, salt)
+	// The same bytes at the next boundary are not a frame.
+	_, err = format.DecodeFrameHeader(buf, off+format.FrameAlign, salt)
 	fmt.Println(err)
 	// Output:
-	// record size: 512
-	// value "greeting"="hello" seq=1 err=<nil>
-	// format: corrupted: no record
+	// frame size: 512
+	// batch 1: 2 records in 96 bytes
+	// value "greeting"="hello" seq=1
+	// delete "farewell"="" seq=2
+	// format: corrupted: no frame
 }
 
 // ExamplePickHeader shows a torn header write falling back to the previous generation.

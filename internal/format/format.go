@@ -7,10 +7,10 @@ import (
 	"hash/crc32"
 )
 
-// Sizes and limits of format version 1.
+// Sizes and limits of the file and its records.
 const (
-	// SectorSize is the unit of record placement: every record starts at a multiple of it and
-	// occupies a whole number of sectors.
+	// SectorSize is the device sector the format assumes: a header copy records it, and it
+	// divides FrameAlign, so that every write of the data area covers whole sectors.
 	SectorSize = 512
 	// BlockSize is the unit of file size: a data file's size is a multiple of it.
 	BlockSize = 4096
@@ -21,19 +21,15 @@ const (
 	// Version is the format version this package reads and writes. A header copy of an
 	// earlier version gives ErrOlderVersion, one of a later version ErrNewerVersion.
 	Version = 2
-	// RecordHeaderSize is the size of the fixed part of a record, before the key.
-	RecordHeaderSize = 56
 	// MaxKeyLen is the largest key length a record can hold. Keys are never empty.
 	MaxKeyLen = 65535
 	// MaxValueLen is the largest value length a record can hold (64 MiB).
 	MaxValueLen = 64 << 20
-	// MaxRecordSize is RecordSize(MaxKeyLen, MaxValueLen), the size of the largest record.
-	MaxRecordSize = (RecordHeaderSize + MaxKeyLen + MaxValueLen + SectorSize - 1) / SectorSize * SectorSize
 )
 
 // ErrCorrupted is wrapped by every error a decoder returns for bytes that are not a valid
-// header or record, including ErrNoRecord, ErrTorn and ErrTruncated. It is not wrapped by
-// ErrNewerVersion or ErrOlderVersion.
+// header, frame header or packed record, including ErrNoFrame, ErrNoRecord, ErrTorn and
+// ErrTruncated. It is not wrapped by ErrNewerVersion or ErrOlderVersion.
 var ErrCorrupted = errors.New("format: corrupted")
 
 // ErrNewerVersion is returned for a header copy that is intact but was written by a newer
@@ -47,20 +43,19 @@ var ErrNewerVersion = errors.New("format: newer format version")
 // just does not read its layout, and the caller must leave it untouched.
 var ErrOlderVersion = errors.New("format: older format version")
 
-// ErrNoRecord is returned by DecodeRecordHeader when the bytes do not start with a valid
-// record header: wrong magic, kind, flags, lengths or reserved bytes, or a header checksum
-// that does not match (including a record written at another sector or by another store).
-// It wraps ErrCorrupted. It is returned as is, never wrapped further, so that the scanner's
-// common case neither allocates nor formats.
+// ErrNoRecord is returned by PeekPackedRecord and DecodePackedRecord when the bytes cannot be
+// a packed record: an unknown kind or flag, a length out of range, a varint that is not in its
+// shortest form, a deletion with a value, or (DecodePackedRecord) padding that is not zero. It
+// wraps ErrCorrupted and is returned as is, never wrapped further.
 var ErrNoRecord = fmt.Errorf("%w: no record", ErrCorrupted)
 
-// ErrTorn is returned by VerifyRecord when the record header is valid but the record checksum
-// over header, key and value does not match: the record was only partly written, or its body
-// was damaged later. It wraps ErrCorrupted.
+// ErrTorn is returned by DecodePackedRecord when a packed record's fields are possible but its
+// checksum does not match: the record was only partly written, was damaged later, or lies at
+// another offset or in another store than the one it was written for. It wraps ErrCorrupted.
 var ErrTorn = fmt.Errorf("%w: torn record", ErrCorrupted)
 
-// ErrTruncated is returned by VerifyRecord when the buffer it is given ends before the record
-// does. It wraps ErrCorrupted.
+// ErrTruncated is returned by PeekPackedRecord and DecodePackedRecord when the buffer they are
+// given ends before the record does. It wraps ErrCorrupted.
 var ErrTruncated = fmt.Errorf("%w: truncated record", ErrCorrupted)
 
 // castagnoli returns the CRC-32C table. hash/crc32 builds it once and returns the same table
@@ -77,15 +72,6 @@ func crcUint64(crc uint32, tab *crc32.Table, v uint64) uint32 {
 	for range 8 {
 		crc = tab[byte(crc)^byte(v)] ^ (crc >> 8)
 		v >>= 8
-	}
-	return ^crc
-}
-
-// crcZeros continues crc (in the convention of crc32.Update) with n zero bytes.
-func crcZeros(crc uint32, tab *crc32.Table, n int) uint32 {
-	crc = ^crc
-	for range n {
-		crc = tab[byte(crc)] ^ (crc >> 8)
 	}
 	return ^crc
 }

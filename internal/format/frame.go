@@ -7,13 +7,13 @@ import (
 	"slices"
 )
 
-// Format version 2 packs records back to back inside checksummed frames, instead of giving
-// each record whole sectors: a 16-byte key with a 100-byte value takes 136 bytes instead of
-// 512. A frame holds the records of one batch that lie in one segment. Its header says how
-// long it is, so that recovery steps from frame to frame and never looks for a header inside
-// a frame it has verified; every checksum is bound to its offset in the file and to the
-// store's salt, so that the same bytes elsewhere (in another store, or inside a value) do not
-// verify. docs/FORMAT.md describes the layout byte by byte.
+// Format version 2 packs records back to back inside checksummed frames (version 1 gave each
+// record whole 512-byte sectors): a 16-byte key with a 100-byte value takes 136 bytes. A frame
+// holds the records of one batch that lie in one segment. Its header says how long it is, so
+// that recovery steps from frame to frame and never looks for a header inside a frame it has
+// verified; every checksum is bound to its offset in the file and to the store's salt, so that
+// the same bytes elsewhere (in another store, or inside a value) do not verify.
+// docs/FORMAT.md describes the layout byte by byte.
 
 // Sizes and limits of format version 2's frames and packed records.
 const (
@@ -136,7 +136,9 @@ func (w *FrameWriter) Begin(dst []byte, off, salt, batch uint64) {
 }
 
 // Add appends r to the frame and returns the record's file offset and size (its padding
-// included). It panics, as AppendRecord does, if r is not encodable.
+// included). It panics if r is not encodable: a kind other than KindValue or KindDelete, an
+// empty key, a key longer than MaxKeyLen, a value longer than MaxValueLen, or a deletion with a
+// value. Callers validate user input before building a Record.
 func (w *FrameWriter) Add(r *Record) (off uint64, size int) {
 	checkRecord(r)
 	size = PackedSize(r)

@@ -35,7 +35,7 @@ type Header struct {
 	// in a valid header. HeaderCopyOffset tells which copy a generation is written to.
 	Generation uint64
 	// Salt is chosen at random when the file is created and never changes. It is mixed into
-	// the checksums of every record.
+	// the checksums of every frame header and packed record.
 	Salt uint64
 	// Created is the file's creation time in Unix nanoseconds.
 	Created int64

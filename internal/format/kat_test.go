@@ -21,24 +21,9 @@ const (
 		"efcdab896745230115cd853dfe9c971700200000000000000000000000000000" +
 		"0000000000000000000000000000000000000000000000000000000000000000" +
 		"00000000000000000000000000000000000000000000000000000000659f5e49"
-	// katRecord is the header, key and value of katRecordValue at sector 17 with salt
-	// 0x0123456789abcdef; zero padding follows up to 512 bytes.
-	katRecord = "46585231010009000b0000003fdcf47201002a36fe9c97172a00000000000000" +
-		"0000b49376e2fa180900000000000000beb4383200000000757365723a303030" +
-		"3168656c6c6f2c2066656f78"
-	// katDelete is the deletion record katDeleteValue at sector 18 with the same salt.
-	katDelete = "465852310200090000000000ef3cf24502002a36fe9c97172b00000000000000" +
-		"00000000000000000a000000000000004d3e779100000000757365723a303030" +
-		"31"
 )
 
-var (
-	katHeaderValue = Header{Version: 2, Generation: 7, Salt: 0x0123456789abcdef, Created: 1700000000123456789}
-	katRecordValue = Record{Kind: KindValue, Key: []byte("user:0001"), Value: []byte("hello, feox"),
-		TS: 1700000000000000001, Seq: 42, Expiry: 1800000000000000000, Batch: 9}
-	katDeleteValue = Record{Kind: KindDelete, Key: []byte("user:0001"),
-		TS: 1700000000000000002, Seq: 43, Batch: 10}
-)
+var katHeaderValue = Header{Version: 2, Generation: 7, Salt: 0x0123456789abcdef, Created: 1700000000123456789}
 
 // mustHex decodes a hex constant of this file.
 func mustHex(t *testing.T, s string) []byte {
@@ -72,27 +57,47 @@ func TestKnownAnswer_Header(t *testing.T) {
 	}
 }
 
-// TestKnownAnswer_Record pins the exact bytes of one value record and one deletion record,
+// knownFrame is a frame of batch 99 at offset 8192 of a store with salt 0x0123456789abcdef,
+// holding knownFrameRecords; zero padding follows up to 512 bytes.
+const knownFrame = "" +
+	// header: "FXF2", flags 0, reserved 0, length 80, count 2, batch 99, CRC, reserved 0
+	"46584632" + "0000" + "0000" + "50000000" + "02000000" + "6300000000000000" + "07d258be" + "00000000" +
+	// record 1: CRC, kind 1, flags 0, ts, klen 3, vlen 3, seq 5, "key", "val", 1 byte of padding
+	"3e638ff4" + "01" + "00" + "8877665544332211" + "03" + "03" + "05" + "6b6579" + "76616c" + "00" +
+	// record 2: CRC, kind 2, flags 1, ts 2, klen 2, vlen 0, seq 300, expiry 7, "dk", 3 bytes
+	// of padding
+	"bb5792c3" + "02" + "01" + "0200000000000000" + "02" + "00" + "ac02" + "07" + "646b" + "000000"
+
+var knownFrameRecords = []Record{
+	{Kind: KindValue, Key: []byte("key"), Value: []byte("val"), TS: 0x1122334455667788, Seq: 5},
+	{Kind: KindDelete, Key: []byte("dk"), TS: 2, Seq: 300, Expiry: 7},
+}
+
+// TestFrame_KnownAnswer pins the exact bytes of a frame (its header and two packed records),
 // both ways.
-func TestKnownAnswer_Record(t *testing.T) {
-	tests := []struct {
-		name   string
-		hex    string
-		r      *Record
-		sector uint64
-	}{
-		{"value", katRecord, &katRecordValue, 17},
-		{"delete", katDelete, &katDeleteValue, 18},
+func TestFrame_KnownAnswer(t *testing.T) {
+	const off, salt, batch = 8192, 0x0123456789abcdef, 99
+	want := make([]byte, FrameAlign)
+	copy(want, mustHex(t, knownFrame))
+	var w FrameWriter
+	w.Begin(nil, off, salt, batch)
+	for i := range knownFrameRecords {
+		w.Add(&knownFrameRecords[i])
 	}
-	for _, tt := range tests {
-		want := make([]byte, SectorSize)
-		copy(want, mustHex(t, tt.hex))
-		if got := AppendRecord(nil, tt.r, tt.sector, 0x0123456789abcdef); !bytes.Equal(got, want) {
-			t.Errorf("%s: AppendRecord:\n got %x\nwant %x", tt.name, got, want)
+	if got := w.Finish(FrameAlign); !bytes.Equal(got, want) {
+		t.Errorf("FrameWriter:\n got %x\nwant %x", got, want)
+	}
+	h, err := DecodeFrameHeader(want, off, salt)
+	if err != nil || h != (FrameHeader{Length: 80, Count: 2, Batch: batch}) {
+		t.Fatalf("DecodeFrameHeader = %+v, %v; want length 80, 2 records, batch %d", h, err, batch)
+	}
+	pos := FrameHeaderSize
+	for i, r := range knownFrameRecords {
+		got, err := DecodePackedRecord(want[pos:h.Length], off+uint64(pos), salt)
+		if err != nil || got.Kind != r.Kind || got.TS != r.TS || got.Seq != r.Seq || got.Expiry != r.Expiry ||
+			!bytes.Equal(got.Key, r.Key) || !bytes.Equal(got.Value, r.Value) || got.Size != 24 {
+			t.Errorf("record %d: DecodePackedRecord = %+v, %v; want %+v in 24 bytes", i, got, err, r)
 		}
-		got, _, err := decodeRecord(want, tt.sector, 0x0123456789abcdef)
-		if err != nil || !sameRecord(&got, tt.r) {
-			t.Errorf("%s: decode = %+v, %v; want %+v", tt.name, got, err, tt.r)
-		}
+		pos += got.Size
 	}
 }

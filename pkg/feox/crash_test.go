@@ -6,7 +6,7 @@ package feox_test
 // nil covered, and dies by SIGKILL. The parent opens the file the child left and checks every
 // key: the state the last reported Flush covered or one written after it, with the right
 // expiry, and no key that was never written; Open must succeed, and a second Open must find
-// the same contents and no torn record.
+// the same contents and no torn frame.
 //
 //   - TestCrash_SIGKILL kills 50 children at random moments (a timer), with batches of up to
 //     256 entries, so that the kills land in io_uring and pwrite batches.
@@ -196,8 +196,8 @@ func checkCrashed(st *feox.Store, h *crashtest.History[crashState]) error {
 }
 
 // checkReopens opens the data file at path, checks it against h, closes it, opens it again and
-// checks that the contents did not change and that no torn record is left. It returns the torn
-// records the first Open skipped.
+// checks that the contents did not change and that no torn frame is left. It returns the torn
+// frames the first Open skipped.
 func checkReopens(t *testing.T, path string, h *crashtest.History[crashState], what string) int64 {
 	t.Helper()
 	st, err := openIO(feox.Options{Path: path, TTLSweepInterval: -1})
@@ -222,7 +222,7 @@ func checkReopens(t *testing.T, path string, h *crashtest.History[crashState], w
 		t.Fatalf("%s: the second Open after recovery differs from the first: %s", what, d)
 	}
 	if c := st.Stats().CorruptRecords; c != 0 {
-		t.Fatalf("%s: the second Open found %d torn records; the first should have erased them", what, c)
+		t.Fatalf("%s: the second Open found %d torn frames; the first should have erased them", what, c)
 	}
 	return torn
 }
@@ -289,7 +289,7 @@ func (c crashChild) run(ch *crashtest.Child) {
 }
 
 // runCrashChild runs child i (crashtest.Run) and checks the file it left; it returns whether
-// SIGKILL ended the child and the torn records the first Open skipped.
+// SIGKILL ended the child and the torn frames the first Open skipped.
 func runCrashChild(t *testing.T, i int, c crashChild) (killed bool, torn int64) {
 	t.Helper()
 	res := crashtest.Run(t, c, crashtest.Options{KillAfter: c.After})
@@ -377,7 +377,7 @@ func TestReliability_CrashMatrix(t *testing.T) {
 	for _, n := range kills {
 		total += n
 	}
-	t.Logf("%d children, %d killed (per point: %v), %d torn records skipped at reopen", len(children), total, kills, torn)
+	t.Logf("%d children, %d killed (per point: %v), %d torn frames skipped at reopen", len(children), total, kills, torn)
 	for _, p := range points {
 		if kills[p] == 0 {
 			t.Errorf("no child reached crash point %q", p)

@@ -74,7 +74,8 @@
 // in the pipeline and are retried, and a later Flush succeeds once the disk recovers. Close
 // flushes too and returns the flush's error (writes still failing then are lost). A crash can
 // lose the writes that no successful Flush covered, and nothing that one covered. Every record
-// carries CRC-32C checksums: a record torn by a crash is skipped at Open and counted in
+// and every frame header (a frame holds the records of one batch in one segment) carries a
+// CRC-32C checksum: a frame torn by a crash is skipped whole at Open and counted in
 // Stats.CorruptRecords, and a value that fails verification is never returned.
 //
 // # Errors

@@ -31,6 +31,7 @@ import (
 
 	"github.com/feoxdb/feox-go/internal/crashtest"
 	"github.com/feoxdb/feox-go/internal/disk"
+	"github.com/feoxdb/feox-go/internal/format"
 	"github.com/feoxdb/feox-go/pkg/feox"
 )
 
@@ -389,9 +390,9 @@ func fsizeScenario(path, mode string) error {
 	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: limit, Max: orig.Max}); err != nil {
 		return fmt.Errorf("setrlimit: %v", err)
 	}
-	// Batches close at 80 entries (8 sectors each) or at a Flush, never on a timer: three fit
-	// in the 2,048 sectors of the data area (one segment) and the fourth does not, which leaves
-	// room for the deletion records of the "delete" mode.
+	// Batches close at 80 entries (records of about 4 KB) or at a Flush, never on a timer: three
+	// fit in the 1 MiB data area (one segment) and the fourth does not, which leaves room for
+	// the deletion records of the "delete" mode.
 	opts := feox.Options{Path: path, FileSize: 1 << 20, TTLSweepInterval: -1,
 		Pipeline: feox.PipelineOptions{Shards: 1, BatchEntries: 80, FlushInterval: time.Hour}}
 	st, err := openIO(opts)
@@ -433,9 +434,17 @@ func fsizeScenario(path, mode string) error {
 			}
 			delete(m, k)
 		}
-		// The deletion records (a sector each) must fit in what the durable values left free.
-		if free := 2048 - 8*durable; durable == 0 || free < 300-durable {
-			return fmt.Errorf("%d of 300 keys durable: %d sectors free for %d deletion records", durable, free, 300-durable)
+		// The deletion records must fit in what the durable values left free of the segment.
+		// Each batch of up to 80 is a frame: a header, the records (their sequence numbers
+		// taken at their longest), padding to format.FrameAlign.
+		frames := func(n, size int) int {
+			per := (format.FrameHeaderSize + 80*size + format.FrameAlign - 1) / format.FrameAlign * format.FrameAlign
+			return (n + 79) / 80 * per
+		}
+		valueSize := format.PackedSize(&format.Record{Key: []byte("full-000"), Value: make([]byte, 4004), Seq: 1 << 63})
+		deleteSize := format.PackedSize(&format.Record{Key: []byte("full-000"), Seq: 1 << 63})
+		if free := 1<<20 - frames(durable, valueSize); durable == 0 || free < frames(300-durable, deleteSize) {
+			return fmt.Errorf("%d of 300 keys durable: %d bytes free for %d deletion records", durable, free, 300-durable)
 		}
 	default:
 		return fmt.Errorf("unknown mode %q", mode)

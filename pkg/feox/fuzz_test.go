@@ -11,8 +11,9 @@ package feox_test
 //     and must either fail with ErrCorrupted (or errors.ErrUnsupported for a newer or an
 //     earlier format version), leaving the file untouched, or recover a store holding only
 //     written values, which keeps its contents across a Close and a second Open.
-// The record and header decoders have their own fuzz targets in internal/format (FuzzDecodeHeader,
-// FuzzPickHeader, FuzzDecodeRecord), and the scan one in internal/disk (FuzzScan).
+// The header, frame and record decoders have their own fuzz targets in internal/format
+// (FuzzDecodeHeader, FuzzPickHeader, FuzzDecodeFrameHeader, FuzzDecodePackedRecord), and the
+// recovery scan one in internal/disk (FuzzScanFrames).
 //
 // Run one with: go test -run '^$' -fuzz '^FuzzRecoverFile$' -fuzztime 60s -parallel 1 ./pkg/feox/
 
@@ -283,6 +284,28 @@ func applyEdits(base, edits []byte, cut uint32, tail []byte) []byte {
 	return append(data, tail[:min(len(tail), fuzzMaxTail)]...)
 }
 
+// baseFrames returns the file offsets of the frames in data, a data file, in order.
+func baseFrames(tb testing.TB, data []byte) []int {
+	hdr, err := format.PickHeader(data[:format.HeaderSize], data[format.HeaderSize:format.DataStart])
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var offs []int
+	for pos := format.DataStart; pos+format.FrameHeaderSize <= len(data); {
+		h, err := format.DecodeFrameHeader(data[pos:], uint64(pos), hdr.Salt)
+		if err != nil {
+			pos += format.FrameAlign
+			continue
+		}
+		offs = append(offs, pos)
+		pos += (h.Length + format.FrameAlign - 1) / format.FrameAlign * format.FrameAlign
+	}
+	if len(offs) < 2 || offs[len(offs)-1] >= fuzzEditSpan {
+		tb.Fatalf("the base store's frames are at %v: want two or more, within the first %d bytes", offs, fuzzEditSpan)
+	}
+	return offs
+}
+
 // FuzzRecoverFile opens damaged copies of a small store; see the file comment.
 func FuzzRecoverFile(f *testing.F) {
 	base, written := fuzzBase(f, f.TempDir())
@@ -291,21 +314,26 @@ func FuzzRecoverFile(f *testing.F) {
 		return append(append(append([]byte{op}, le16(off)...), byte(n)), rest...)
 	}
 	ds := format.DataStart
+	fr := baseFrames(f, base) // the frames of the base store, the first at ds
+	last := fr[len(fr)-1]
 	f.Add([]byte{}, uint32(0), []byte{})                                                    // intact
 	f.Add(edit(1, 0, 1, 0xff), uint32(0), []byte{})                                         // header A's magic
 	f.Add(append(edit(2, 0, 255), edit(2, format.HeaderSize, 255)...), uint32(0), []byte{}) // both headers zeroed
 	f.Add(edit(1, 8, 1, 1), uint32(0), []byte{})                                            // header A's version
-	f.Add(edit(1, ds+600, 1, 0x40), uint32(0), []byte{})                                    // inside the first record
-	f.Add(edit(1, ds+12, 1, 1), uint32(0), []byte{})                                        // a header checksum
-	f.Add(edit(1, ds+48, 1, 1), uint32(0), []byte{})                                        // a record checksum
-	f.Add(edit(1, ds+40, 1, 0x10), uint32(0), []byte{})                                     // a batch number
+	f.Add(edit(1, fr[0]+format.FrameHeaderSize+20, 1, 0x40), uint32(0), []byte{})           // inside the first record
+	f.Add(edit(1, fr[1]+24, 1, 1), uint32(0), []byte{})                                     // a frame header's checksum
+	f.Add(edit(1, fr[0]+format.FrameHeaderSize, 1, 1), uint32(0), []byte{})                 // a record's checksum
+	f.Add(edit(1, fr[1]+16, 1, 0x10), uint32(0), []byte{})                                  // a batch number
+	f.Add(edit(1, fr[0]+8, 1, 8), uint32(0), []byte{})                                      // a frame's length
+	f.Add(edit(2, fr[0], 2), uint32(0), []byte{})                                           // the first frame's header zeroed
 	f.Add(edit(2, ds, 32), uint32(0), []byte{})                                             // the first records erased
-	f.Add(append(edit(3, ds+4096, 32), le16(ds)...), uint32(0), []byte{})                   // records copied elsewhere
-	f.Add([]byte{}, uint32(ds+700), []byte{})                                               // cut inside a record
+	f.Add(append(edit(3, ds+4096, 32), le16(ds)...), uint32(0), []byte{})                   // a frame copied elsewhere
+	f.Add(append(edit(3, fr[1], 32), le16(fr[0])...), uint32(0), []byte{})                  // a frame copied over the next
+	f.Add([]byte{}, uint32(last+40), []byte{})                                              // cut inside a frame
 	f.Add([]byte{}, uint32(ds-1), []byte{})                                                 // cut before the data area
 	f.Add([]byte{}, uint32(100), []byte("garbage after a cut"))                             // cut in the header, garbage
-	f.Add([]byte{}, uint32(0), bytes.Repeat([]byte("FXR1"), 300))                           // magic-looking tail
-	f.Add(edit(0, ds+1024, 8, []byte("FXR1\x01\x00\x04\x00")...), uint32(0), []byte{})      // a forged header start
+	f.Add([]byte{}, uint32(0), bytes.Repeat([]byte("FXF2"), 300))                           // magic-looking tail
+	f.Add(edit(0, fr[0]+1024, 8, []byte("FXF2\x00\x00\x00\x00")...), uint32(0), []byte{})   // a forged header start in a frame
 
 	// One file per worker process, rewritten by each input.
 	path := filepath.Join(f.TempDir(), "fuzz.feox")

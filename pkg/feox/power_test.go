@@ -9,8 +9,8 @@ package feox_test
 // opened and checked like a crash: only what a returned Flush covered is guaranteed.
 //
 // What the model leaves out (see docs/DURABILITY.md): writes that do not go through the
-// shards' writers (the header at creation and the zeroing of torn records at Open, both synced
-// before Open returns; the cleaner's erasures, holes punched or record headers zeroed and
+// shards' writers (the header at creation and the zeroing of torn frames' headers at Open, both
+// synced before Open returns; the cleaner's erasures, holes punched or frame headers zeroed and
 // fsync'd before a segment is reused, which the copy shows as done once issued, with no part
 // lost or made durable out of order, and whose fsync does not clear the log), file growth
 // (the copy has the file's size at the cut), reordering inside a sector (a 512-byte sector is
@@ -231,6 +231,6 @@ func TestReliability_PowerLoss(t *testing.T) {
 			cut, opSeed, opts.Pipeline, flushed, done, pl.mode, pl.stats.reverted, pl.stats.unsynced)
 		torn += checkReopens(t, img, h, what)
 	}
-	t.Logf("%d power cuts (%v): %d of %d unsynced sector writes reverted, %d torn records skipped at reopen",
+	t.Logf("%d power cuts (%v): %d of %d unsynced sector writes reverted, %d torn frames skipped at reopen",
 		cuts, modes, total.reverted, total.unsynced, torn)
 }

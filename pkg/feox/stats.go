@@ -44,7 +44,8 @@ type Stats struct {
 	Batches, Syncs, BackpressureWaits                           int64
 
 	// Disk counters (0 in memory-only mode): the data file's apparent size, the bytes of live
-	// records in it, bytes written and read, and damaged records skipped at Open.
+	// records in it, bytes written and read, and the torn frames (each holding the records of
+	// one batch in one segment) skipped whole at Open.
 	DiskBytes, DiskLiveBytes, BytesWritten, BytesRead, CorruptRecords int64
 
 	// Log-structured space (0 in memory-only mode): the bytes of the data file's free segments;
