@@ -79,6 +79,7 @@ type Ordered struct {
 type change struct {
 	key string
 	del bool
+	pos uint32 // the change's place in its log, set by Apply (which sorts the log by key)
 }
 
 // KickAt is the log length at which Kick fires.
@@ -183,9 +184,17 @@ func (o *Ordered) Apply() {
 	o.pending.Store(0)
 	o.taken.Broadcast()
 	o.logMu.Unlock()
-	// Changes of different keys commute, and a stable sort keeps those of one key in order: in
-	// key order, consecutive changes walk nearby paths of the tree.
-	slices.SortStableFunc(log, func(a, b change) int { return strings.Compare(a.key, b.key) })
+	// Changes of different keys commute, and those of one key stay in the order they were
+	// logged (pos breaks ties): in key order, consecutive changes walk nearby paths of the tree.
+	for i := range log {
+		log[i].pos = uint32(i)
+	}
+	slices.SortFunc(log, func(a, b change) int {
+		if c := strings.Compare(a.key, b.key); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.pos, b.pos)
+	})
 	for _, c := range log {
 		it := item{pfx: prefix(c.key), key: c.key}
 		if c.del {
