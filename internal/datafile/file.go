@@ -109,6 +109,9 @@ type File struct {
 	align uint64
 	// liveRecords counts the records that count as live.
 	liveRecords int64
+	// appended is the log's clock: the bytes of the records batches placed since Open. A
+	// segment's age is measured on it (segment.stamp).
+	appended uint64
 	// fellBack is set once the fallback from O_DIRECT has been logged.
 	fellBack atomic.Bool
 	taken    []uint32    // scratch of allocate: the segments it took from the free list

@@ -89,7 +89,7 @@ func garbageBound(maxGarbage float64, busy bool) float64 {
 // live record (up to eraseMax) or, when there is none, the victims chooseVictims finds for the
 // round's goal. busy says whether the writers are busy. Called with f.mu held.
 func (f *File) pickVictims(dst []uint32, busy bool) []uint32 {
-	now := f.batch.Load() // a clock for ages: a batch more or less changes nothing
+	now := f.appended // the log's clock: ages are in bytes of records appended since
 	var used, live uint64
 	written := 0
 	f.cands = f.cands[:0]
@@ -160,7 +160,7 @@ type goal struct {
 }
 
 // candidate is a written, settled segment the cleaner may pick: its live and used bytes, and
-// its age, in batches since the last one that appended to it.
+// its age: the bytes the log has appended since a batch last appended to it.
 type candidate struct {
 	seg        uint32
 	live, used uint64

@@ -38,9 +38,8 @@ const recoverBatch = 1024
 // batch) are zeroed.
 func (f *File) recover(rb Rebuilder) error {
 	type found struct {
-		v     any
-		pl    *Place
-		batch uint64
+		v  any
+		pl *Place
 	}
 	batches := make(chan []found, 4)
 	n, err := f.file.CountFrames()
@@ -57,7 +56,7 @@ func (f *File) recover(rb Rebuilder) error {
 			pl := &places[len(batch)]
 			pl.loc.Store(uint64(packLoc(r.Offset, uint64(r.Size))))
 			pl.dead = r.Record.Kind == format.KindDelete
-			if batch = append(batch, found{rb.Build(r, pl), pl, r.Batch}); len(batch) == recoverBatch {
+			if batch = append(batch, found{rb.Build(r, pl), pl}); len(batch) == recoverBatch {
 				batches <- batch
 				batch = make([]found, 0, recoverBatch)
 				places = make([]Place, recoverBatch)
@@ -73,9 +72,6 @@ func (f *File) recover(rb Rebuilder) error {
 		for _, fd := range batch {
 			l, _ := fd.pl.Loc()
 			pinned = f.use(l.off(), l.size(), pinned)
-			if s := segOf(l.off()); int(s) < len(f.segs) {
-				f.segs[s].stamp = max(f.segs[s].stamp, fd.batch)
-			}
 			if winner, loser := rb.Add(fd.v); winner != nil {
 				f.supersede(winner, loser)
 			}

@@ -42,8 +42,8 @@ type segment struct {
 	// used is the number of bytes from the segment's start that may hold records (for a
 	// group, from the group's start).
 	used uint64
-	// stamp is the number of the last batch that appended to the segment (after Open, of the
-	// newest record found in it): the cleaner measures the segment's age from it.
+	// stamp is the log's clock (File.appended) when a batch last appended to the segment (0 for
+	// the segments found at Open): the cleaner measures the segment's age from it.
 	stamp uint64
 	// span is the number of segments of the group this segment starts: 1 normally, more for a
 	// record larger than a segment, 0 for the other segments of such a group.
@@ -315,11 +315,11 @@ func (f *File) allocate(sizes []uint64, p *placement) error {
 		sg := &f.segs[f.head]
 		sg.used = min(alignUp(sg.used, f.align), segBytes)
 	}
-	// The batch about to be numbered (Submit numbers it next; a concurrent shard's may take
-	// the number first, which ages the segment by a batch at most).
-	stamp := f.batch.Load() + 1
+	for _, n := range sizes {
+		f.appended += n
+	}
 	for _, i := range p.segs {
-		f.segs[i].stamp = max(f.segs[i].stamp, stamp)
+		f.segs[i].stamp = f.appended
 	}
 	return nil
 }
