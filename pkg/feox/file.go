@@ -127,10 +127,12 @@ type rebuild struct {
 	deletions int
 }
 
-// Expect sizes the hash index for the records Open may find: the map then never grows, which
-// would move every entry, while the rebuild fills it.
+// Expect sizes the hash index, and the list of versions met, for the records Open may find:
+// the map then never grows, which would move every entry, while the rebuild fills it.
 func (rb *rebuild) Expect(n int64) {
-	rb.s.hash = xsync.NewMap[string, *record](xsync.WithPresize(int(min(n, maxPresize))))
+	n = min(n, maxPresize)
+	rb.s.hash = xsync.NewMap[string, *record](xsync.WithPresize(int(n)))
+	rb.met = make([]*record, 0, n)
 }
 
 // maxPresize bounds the entries Expect sizes the hash index for up front.
