@@ -39,6 +39,7 @@ type storeOptions struct {
 	flushInterval time.Duration // default 1 ms
 	io            disk.IO       // default from testIOEnv
 	direct        bool
+	maxGarbage    float64 // Config.MaxGarbage (0: the default)
 	// wrap and crash are the File's test seams (Config.Writers.Wrap and Config.Crash).
 	wrap  func(shard int, w disk.Writer, f *disk.File) (disk.Writer, error)
 	crash func(point string)
@@ -109,7 +110,7 @@ func tryOpenTestStore(tb testing.TB, opts storeOptions) (*testStore, error) {
 	s := &testStore{tb: tb, opts: opts, index: make(map[string]*version)}
 	pipe := stages.Options{Shards: opts.shards, BatchEntries: opts.batchEntries,
 		FlushInterval: opts.flushInterval}
-	cfg := Config{Path: opts.path, FileSize: opts.fileSize, Shards: opts.shards, DirectIO: opts.direct,
+	cfg := Config{Path: opts.path, FileSize: opts.fileSize, Shards: opts.shards, DirectIO: opts.direct, MaxGarbage: opts.maxGarbage,
 		Index: s, ShardOf: func(key string) int { return s.pipe.ShardOf(hashKey(key)) }, Crash: opts.crash}
 	cfg.Writers = disk.WriterOptions{IO: opts.io, BatchEntries: opts.batchEntries, Wrap: opts.wrap}
 	f, err := Open(cfg, s)
