@@ -1078,10 +1078,11 @@ func TestPipeline_Stats_Buffered(t *testing.T) {
 	waitForBuffered(t, p, 0)
 }
 
-// TestPipeline_Flush_GroupCommit ensures concurrent flushes share batches: while one batch
-// carrying a flush is held at the backend, the writes and flushes that arrive meanwhile wait
-// in one batch, which ships once the first is durable; every Flush returns once its writes
-// are durable. A lone flush ships at once (the batch stage's timer is an hour here).
+// TestPipeline_Flush_GroupCommit ensures concurrent flushes share batches: while two batches
+// carrying flushes are held at the backend (one written while the other syncs), the writes
+// and flushes that arrive meanwhile wait in one batch, which ships once one of the first two is
+// durable; every Flush returns once its writes are durable. A lone flush ships at once (the
+// batch stage's timer is an hour here).
 func TestPipeline_Flush_GroupCommit(t *testing.T) {
 	const flushers = 16
 	rec := newRecorder(1)
@@ -1093,12 +1094,15 @@ func TestPipeline_Flush_GroupCommit(t *testing.T) {
 		t.Fatalf("lone Flush: %v", err)
 	}
 	rec.closeGate()
-	first := make(chan error, 1)
-	if err := p.Enqueue(0, Entry{Key: "first", Value: []byte(testValue), Seq: 1}); err != nil {
-		t.Fatal(err)
+	held := make(chan error, flushBatches)
+	for i := range flushBatches {
+		if err := p.Enqueue(0, Entry{Key: fmt.Sprintf("held%d", i), Value: []byte(testValue), Seq: 1}); err != nil {
+			t.Fatal(err)
+		}
+		go func() { held <- p.Flush() }()
+		// Each held flush ships at once, in a batch of its own.
+		waitFor(t, "the held flush's batch to ship", func() bool { return p.shards[0].flushing.Load() == int32(i+1) })
 	}
-	go func() { first <- p.Flush() }()
-	waitFor(t, "the first flush's batch to reach the gate", func() bool { return rec.be[0].waiting() > 0 })
 	errs := make(chan error, flushers)
 	for i := range flushers {
 		go func() {
@@ -1109,10 +1113,12 @@ func TestPipeline_Flush_GroupCommit(t *testing.T) {
 			errs <- p.Flush()
 		}()
 	}
-	waitFor(t, "every flush to reach the batch stage", func() bool { return p.Stats().Barriers == flushers+2 })
+	waitFor(t, "every flush to reach the batch stage", func() bool { return p.Stats().Barriers == flushers+1+flushBatches })
 	rec.openGate()
-	if err := <-first; err != nil {
-		t.Fatal(err)
+	for range flushBatches {
+		if err := <-held; err != nil {
+			t.Fatal(err)
+		}
 	}
 	for range flushers {
 		if err := <-errs; err != nil {
@@ -1120,11 +1126,11 @@ func TestPipeline_Flush_GroupCommit(t *testing.T) {
 		}
 	}
 	submitted, durable, _ := rec.be[0].batches()
-	if len(submitted) != 3 || len(durable) != 3 {
-		t.Fatalf("%d batches submitted and %d durable for a lone flush, one held and %d concurrent ones; want 3 and 3",
-			len(submitted), len(durable), flushers)
+	if want := 2 + flushBatches; len(submitted) != want || len(durable) != want {
+		t.Fatalf("%d batches submitted and %d durable for a lone flush, %d held and %d concurrent ones; want %d and %d",
+			len(submitted), len(durable), flushBatches, flushers, want, want)
 	}
-	if n := len(durable[2].Entries); n != flushers {
+	if n := len(durable[len(durable)-1].Entries); n != flushers {
 		t.Errorf("the concurrent flushes' batch holds %d entries, want %d", n, flushers)
 	}
 	rec.check(t, false)

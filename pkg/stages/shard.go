@@ -124,12 +124,13 @@ func (sh *shard) runBatch() {
 			}
 		}
 		clear(buf) // drop references to values already copied into the batch
-		// Group commit: a batch that carries flush barriers ships at once unless another one
-		// is on its way to durability; then it gathers the flushes (and writes) that arrive
-		// meanwhile and ships when that one is durable, so that concurrent flushes share syncs
-		// and a lone flush never waits. The complete stage wakes the owner for it.
+		// Group commit: a batch that carries flush barriers ships at once unless
+		// flushBatches others are on their way to durability; then it gathers the flushes (and
+		// writes) that arrive meanwhile and ships when one of those is durable, so that
+		// concurrent flushes share syncs and a lone flush never waits. The complete stage wakes
+		// the owner for it.
 		if sh.cur != nil && (time.Since(sh.cur.opened) >= o.FlushInterval ||
-			(len(sh.cur.barriers) > 0 && sh.flushing.Load() == 0)) {
+			(len(sh.cur.barriers) > 0 && sh.flushing.Load() < flushBatches)) {
 			sh.ship()
 		}
 		if len(buf) < popMax/8 {
@@ -166,6 +167,11 @@ func (sh *shard) open(force bool) {
 	sh.timer.Reset(sh.p.opts.FlushInterval)
 	sh.cur = cur
 }
+
+// flushBatches is the number of batches carrying flushes that may be on their way to
+// durability at once: two, so that one is written while the other syncs (a backend keeps two
+// batches in flight), and the flushes that arrive meanwhile gather in the next.
+const flushBatches = 2
 
 // ship hands the open batch to the coalesce stage. Owner only.
 func (sh *shard) ship() {
@@ -319,7 +325,7 @@ func (sh *shard) runComplete() {
 		}
 		// The batch's flushes are done: the owner may ship the next batch of flushes, and it
 		// knows before any of these callers can flush again, so a lone caller never waits.
-		if len(b.barriers) > 0 && sh.flushing.Add(-1) == 0 {
+		if len(b.barriers) > 0 && sh.flushing.Add(-1) < flushBatches {
 			sh.wake() // a batch of flushes may be waiting for this one
 		}
 		for _, bar := range b.barriers {
