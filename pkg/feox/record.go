@@ -75,31 +75,44 @@ type recordWith[B any] struct {
 }
 
 // newRecord returns an unpublished record whose kv holds key and then value. Small versions
-// share one allocation with their record (four sizes, chosen to fill Go's size classes); larger
-// ones get a separate buffer.
+// share one allocation with their record, in eight sizes chosen so that the record and its
+// buffer fill one of Go's size classes (at most 64 bytes of a record's allocation go unused).
+// Larger ones get a separate buffer: past 512 bytes an object with pointers carries an 8-byte
+// header that pushes it into the next class, so one allocation would waste more than two.
 func newRecord(key, value []byte) *record {
 	n := len(key) + len(value)
 	var r *record
 	var kv []byte
 	switch {
 	case n <= 48:
-		p := new(recordWith[[48]byte])
-		r, kv = &p.record, p.buf[:n:n]
+		r, kv = withBuffer[[48]byte](n)
+	case n <= 80:
+		r, kv = withBuffer[[80]byte](n)
 	case n <= 112:
-		p := new(recordWith[[112]byte])
-		r, kv = &p.record, p.buf[:n:n]
+		r, kv = withBuffer[[112]byte](n)
+	case n <= 144:
+		r, kv = withBuffer[[144]byte](n)
+	case n <= 176:
+		r, kv = withBuffer[[176]byte](n)
 	case n <= 240:
-		p := new(recordWith[[240]byte])
-		r, kv = &p.record, p.buf[:n:n]
-	case n <= 560:
-		p := new(recordWith[[560]byte])
-		r, kv = &p.record, p.buf[:n:n]
+		r, kv = withBuffer[[240]byte](n)
+	case n <= 304:
+		r, kv = withBuffer[[304]byte](n)
+	case n <= 368:
+		r, kv = withBuffer[[368]byte](n)
 	default:
 		r, kv = new(record), make([]byte, n)
 	}
 	copy(kv[copy(kv, key):], value)
 	r.kv, r.klen, r.vlen = kv, len(key), len(value)
 	return r
+}
+
+// withBuffer allocates a record together with a buffer of type B, a byte array of at least n
+// bytes, and returns the record and the buffer's first n bytes.
+func withBuffer[B any](n int) (*record, []byte) {
+	p := new(recordWith[B])
+	return &p.record, unsafe.Slice((*byte)(unsafe.Pointer(&p.buf)), n)[:n:n]
 }
 
 // key returns the version's key. The string aliases kv, which is immutable.

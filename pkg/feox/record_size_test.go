@@ -1,6 +1,7 @@
 package feox
 
 import (
+	"runtime"
 	"testing"
 	"unsafe"
 )
@@ -18,12 +19,45 @@ func TestRecordWith_FillsSizeClasses(t *testing.T) {
 		size uintptr
 	}{
 		{"48", unsafe.Sizeof(recordWith[[48]byte]{})},
+		{"80", unsafe.Sizeof(recordWith[[80]byte]{})},
 		{"112", unsafe.Sizeof(recordWith[[112]byte]{})},
+		{"144", unsafe.Sizeof(recordWith[[144]byte]{})},
+		{"176", unsafe.Sizeof(recordWith[[176]byte]{})},
 		{"240", unsafe.Sizeof(recordWith[[240]byte]{})},
-		{"560", unsafe.Sizeof(recordWith[[560]byte]{})},
+		{"304", unsafe.Sizeof(recordWith[[304]byte]{})},
+		{"368", unsafe.Sizeof(recordWith[[368]byte]{})},
 	} {
 		if !classes[c.size] {
 			t.Errorf("recordWith[[%s]byte] is %d bytes, not a size class (record is %d bytes)", c.name, c.size, unsafe.Sizeof(record{}))
+		}
+	}
+}
+
+// TestNewRecord_Sizes ensures newRecord takes, for each length of key and value, the smallest
+// allocation its sizes offer: the heap bytes a record costs, measured over many records.
+func TestNewRecord_Sizes(t *testing.T) {
+	for _, c := range []struct{ n, want int }{
+		{1, 192}, {48, 192}, {49, 224}, {116, 288}, {145, 320}, {200, 384},
+		{300, 448}, {368, 512},
+		{369, 144 + 384}, {560, 144 + 576}, // a record and a separate buffer
+	} {
+		key, value := make([]byte, 1), make([]byte, c.n-1)
+		const count = 10_000 // heap statistics count whole spans: many records make that noise small
+		keep := make([]*record, count)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for i := range keep {
+			keep[i] = newRecord(key, value)
+		}
+		runtime.ReadMemStats(&after)
+		// Size classes here are 16 bytes apart or more: anything within 8 of want is it.
+		if got := int(after.TotalAlloc-before.TotalAlloc) / count; got < c.want-8 || got > c.want+8 {
+			t.Errorf("a record of %d bytes of key and value takes %d heap bytes, want %d", c.n, got, c.want)
+		}
+		for _, r := range keep {
+			if len(r.kv) != c.n || cap(r.kv) != c.n || r.klen != 1 || r.vlen != c.n-1 {
+				t.Fatalf("record of %d bytes: kv len %d cap %d, klen %d, vlen %d", c.n, len(r.kv), cap(r.kv), r.klen, r.vlen)
+			}
 		}
 	}
 }
