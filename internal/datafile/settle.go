@@ -50,8 +50,8 @@ func (be *backend) settle(b *stages.Batch, fl *flight) {
 		}
 	}
 	f.endFlight(fl.segs)
-	for _, sec := range fl.zap {
-		f.endFlight([]uint32{segOf(sec)})
+	for _, off := range fl.zap {
+		f.endFlight([]uint32{segOf(off)})
 	}
 }
 

@@ -58,7 +58,8 @@ func (e *Entry) isWrite() bool { return e.ctl == (control{}) }
 // size is the number of bytes an entry counts towards BatchBytes.
 func (e *Entry) size() int { return len(e.Key) + len(e.Value) + entryOverhead }
 
-// entryOverhead is the fixed share of an entry in BatchBytes: the record header it will need.
+// entryOverhead is the fixed share of an entry in BatchBytes: what it costs beside its key and
+// value (the entry itself in the batch, its record's header on disk).
 const entryOverhead = 48
 
 // barrier is a flush request travelling behind every write accepted before it.
