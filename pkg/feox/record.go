@@ -83,29 +83,29 @@ func newRecord(key, value []byte) *record {
 	n := len(key) + len(value)
 	var r *record
 	var kv []byte
-	switch {
-	case n <= 48:
-		r, kv = withBuffer[[48]byte](n)
-	case n <= 80:
-		r, kv = withBuffer[[80]byte](n)
-	case n <= 112:
-		r, kv = withBuffer[[112]byte](n)
-	case n <= 144:
-		r, kv = withBuffer[[144]byte](n)
-	case n <= 176:
-		r, kv = withBuffer[[176]byte](n)
-	case n <= 240:
-		r, kv = withBuffer[[240]byte](n)
-	case n <= 304:
-		r, kv = withBuffer[[304]byte](n)
-	case n <= 368:
-		r, kv = withBuffer[[368]byte](n)
-	default:
+	for _, a := range recordAllocs {
+		if n <= a.max {
+			r, kv = a.alloc(n)
+			break
+		}
+	}
+	if r == nil {
 		r, kv = new(record), make([]byte, n)
 	}
 	copy(kv[copy(kv, key):], value)
 	r.kv, r.klen, r.vlen = kv, len(key), len(value)
 	return r
+}
+
+// recordAllocs are the single allocations of a record and its buffer, smallest first: max is
+// the buffer's size.
+var recordAllocs = [...]struct {
+	max   int
+	alloc func(n int) (*record, []byte)
+}{
+	{48, withBuffer[[48]byte]}, {80, withBuffer[[80]byte]}, {112, withBuffer[[112]byte]},
+	{144, withBuffer[[144]byte]}, {176, withBuffer[[176]byte]}, {240, withBuffer[[240]byte]},
+	{304, withBuffer[[304]byte]}, {368, withBuffer[[368]byte]},
 }
 
 // withBuffer allocates a record together with a buffer of type B, a byte array of at least n
