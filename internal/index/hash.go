@@ -2,6 +2,7 @@ package index
 
 import (
 	"hash/maphash"
+	"strings"
 
 	"github.com/puzpuzpuz/xsync/v4"
 )
@@ -43,7 +44,7 @@ func (m *Hash[V]) Load(key string) *V {
 // to keep it (fn may have stored a new value in it), nil to remove it, or a cell made by NewCell
 // for key to insert (or to replace c). fn must not call Compute.
 func (m *Hash[V]) Compute(key string, fn func(c *Cell[V]) *Cell[V]) {
-	m.cells.Compute(key, func(old *Cell[V], loaded bool) (*Cell[V], xsync.ComputeOp) {
+	m.cells.Compute(strings.Clone(key), func(old *Cell[V], loaded bool) (*Cell[V], xsync.ComputeOp) {
 		if !loaded {
 			old = nil
 		}

@@ -25,6 +25,37 @@ var trickyKeys = []string{
 	"\xff\xff\xff\xff\xff\xff\xff\xff\xff",
 }
 
+// keySet is an Ordered whose methods take and return keys instead of cells, which keeps the
+// tests about the order of keys readable.
+type keySet struct{ *Ordered[struct{}] }
+
+func newKeySet() keySet { return keySet{NewOrdered[struct{}]()} }
+
+// testCell returns a new cell holding key.
+func testCell(key string) *Cell[struct{}] { return newCell[struct{}](key, 0) }
+
+func testCells(keys []string) []*Cell[struct{}] {
+	cells := make([]*Cell[struct{}], len(keys))
+	for i, k := range keys {
+		cells[i] = testCell(k)
+	}
+	return cells
+}
+
+func (o keySet) Insert(key string) bool        { return o.Ordered.Insert(testCell(key)) }
+func (o keySet) InsertLater(key string)        { o.Ordered.InsertLater(testCell(key)) }
+func (o keySet) DeleteLater(key string)        { o.Ordered.DeleteLater(testCell(key)) }
+func (o keySet) InsertMany(keys []string)      { o.Ordered.InsertMany(testCells(keys)) }
+func (o keySet) InsertManyLater(keys []string) { o.Ordered.InsertManyLater(testCells(keys)) }
+
+// Collect is Ordered.Collect with the cells' keys appended to dst.
+func (o keySet) Collect(dst []string, from string, after bool, to string, toOpen bool, max int) []string {
+	for _, c := range o.Ordered.Collect(nil, from, after, to, toOpen, max) {
+		dst = append(dst, c.Key())
+	}
+	return dst
+}
+
 // sorted returns keys in ascending bytes.Compare order (Go's string order is the same).
 func sorted(keys []string) []string {
 	out := slices.Clone(keys)
@@ -33,7 +64,7 @@ func sorted(keys []string) []string {
 }
 
 // collectAll returns every key of o, in the index's order.
-func collectAll(o *Ordered) []string {
+func collectAll(o keySet) []string {
 	return o.Collect(nil, "", false, "", true, o.Len()+1)
 }
 
@@ -151,7 +182,7 @@ func TestOrdered_InsertDeleteHas(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := NewOrdered()
+			o := newKeySet()
 			for i, op := range tt.ops {
 				var got bool
 				switch op.do {
@@ -183,7 +214,7 @@ func TestOrdered_Order(t *testing.T) {
 	for round := range 20 {
 		keys := slices.Clone(trickyKeys)
 		rng.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
-		o := NewOrdered()
+		o := newKeySet()
 		for _, k := range keys {
 			if !o.Insert(k) {
 				t.Fatalf("round %d: Insert(%q) = false for a new key", round, k)
@@ -204,7 +235,7 @@ func TestOrdered_Order(t *testing.T) {
 // exclusive with after), to inclusive (or open), an empty from starting at the first key,
 // max <= 0 giving nothing, and dst being appended to.
 func TestOrdered_Collect(t *testing.T) {
-	o := NewOrdered()
+	o := newKeySet()
 	for _, k := range trickyKeys {
 		o.Insert(k)
 	}
@@ -273,7 +304,7 @@ func TestOrdered_Collect(t *testing.T) {
 // TestOrdered_Collect_Chunked ensures a range read in chunks of every size, each resuming after
 // the last key of the previous one, yields the range exactly once in order.
 func TestOrdered_Collect_Chunked(t *testing.T) {
-	o := NewOrdered()
+	o := newKeySet()
 	for _, k := range trickyKeys {
 		o.Insert(k)
 	}
@@ -290,7 +321,7 @@ func TestOrdered_Collect_Chunked(t *testing.T) {
 // scanChunks reads [from, to] (to open when toOpen) from o in chunks of max keys, as a scan
 // does: each chunk resumes after the last key of the previous one, until a chunk comes back
 // short.
-func scanChunks(o *Ordered, from, to string, toOpen bool, max int) []string {
+func scanChunks(o keySet, from, to string, toOpen bool, max int) []string {
 	var out []string
 	chunk := make([]string, 0, max)
 	after := false
@@ -335,7 +366,7 @@ func TestOrdered_Model(t *testing.T) {
 	for seed := range uint64(8) {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 0x5eed))
-			o := NewOrdered()
+			o := newKeySet()
 			var model []string // sorted, no duplicates
 			for step := range 4000 {
 				k := randomKey(rng)
@@ -395,7 +426,7 @@ func TestOrdered_ConcurrentScan(t *testing.T) {
 		stableN  = 600
 		volatile = 200 // keys per writer
 	)
-	o := NewOrdered()
+	o := newKeySet()
 	// Stable and volatile keys interleave in the key space, with shared prefixes, so that chunk
 	// boundaries fall next to keys that come and go.
 	stable := make([]string, 0, stableN)
@@ -516,9 +547,9 @@ func randomKeys(rng *rand.Rand, n, size int) []string {
 }
 
 // benchIndex returns an index of n random 16-byte keys and the keys, in insertion order.
-func benchIndex(n int) (*Ordered, []string) {
+func benchIndex(n int) (keySet, []string) {
 	keys := randomKeys(rand.New(rand.NewPCG(7, 7)), n, 16)
-	o := NewOrdered()
+	o := newKeySet()
 	for _, k := range keys {
 		o.Insert(k)
 	}
@@ -526,7 +557,7 @@ func benchIndex(n int) (*Ordered, []string) {
 }
 
 // spareKeys returns n random 16-byte keys absent from o.
-func spareKeys(o *Ordered, n int) []string {
+func spareKeys(o keySet, n int) []string {
 	keys := randomKeys(rand.New(rand.NewPCG(8, 8)), n, 16)
 	out := keys[:0]
 	for _, k := range keys {
@@ -615,7 +646,7 @@ func BenchmarkOrdered_Collect(b *testing.B) {
 // TestOrdered_SettleWithoutRun checks that Settle applies an over-long log itself when no Run
 // goroutine is applying it, and leaves a short log alone.
 func TestOrdered_SettleWithoutRun(t *testing.T) {
-	o := NewOrdered()
+	o := newKeySet()
 	for i := range 10 {
 		o.InsertLater(fmt.Sprintf("k%03d", i))
 	}
@@ -638,7 +669,7 @@ func TestOrdered_SettleWithoutRun(t *testing.T) {
 // every collected chunk must be strictly ascending.
 func TestOrdered_LogRun(t *testing.T) {
 	const writers, ops, keysPer, limit = 4, 3000, 200, 64
-	o := NewOrdered()
+	o := newKeySet()
 	stop := make(chan struct{})
 	var runDone sync.WaitGroup
 	runDone.Add(1)
@@ -723,11 +754,11 @@ func testInsertMany(t *testing.T, n int) {
 	keys = append(keys, keys[:50]...) // duplicates
 	r.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
 
-	o := NewOrdered()
+	o := newKeySet()
 	o.Insert(keys[0])
 	o.InsertLater(keys[1])
 	o.InsertMany(keys)
-	want := NewOrdered()
+	want := newKeySet()
 	for _, k := range keys {
 		want.Insert(k)
 	}
@@ -761,7 +792,7 @@ func TestOrdered_InsertManyLater(t *testing.T) {
 	for i := range keys {
 		keys[i] = fmt.Sprintf("k%07d", (i*7919)%len(keys))
 	}
-	o := NewOrdered()
+	o := newKeySet()
 	o.InsertLater("before") // logged before the call: applied first
 	o.InsertManyLater(keys)
 	o.DeleteLater(keys[0]) // logged after: must win over the load

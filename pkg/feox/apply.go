@@ -2,9 +2,6 @@ package feox
 
 import (
 	"hash/maphash"
-	"strings"
-
-	"github.com/puzpuzpuz/xsync/v4"
 
 	"github.com/feoxdb/feox-go/internal/datafile"
 	"github.com/feoxdb/feox-go/pkg/stages"
@@ -14,7 +11,7 @@ import (
 // record.
 type decision struct {
 	rec    *record // the new version, made by newRecord and not yet published; or
-	kv     []byte  // the buffer of an existing version to publish again with a new expiry
+	same   *record // a version whose value to publish again with a new expiry
 	expiry int64   // the new version's expiry (Unix ns), 0 = none
 	del    bool    // delete the key instead of writing a version
 	noop   bool    // change nothing (and report the live record as both prev and next)
@@ -22,6 +19,7 @@ type decision struct {
 
 // outcome reports what apply did.
 type outcome struct {
+	cell    *cell   // the key's cell after the write (the one deleted, after a delete)
 	old     *record // the record replaced, expired or tombstone included; nil if none
 	prev    *record // the live record before the write, nil if the key was absent or expired
 	next    *record // the published record, nil after a delete
@@ -34,17 +32,15 @@ type outcome struct {
 type decideFunc func(cur *record, now int64) (decision, error)
 
 // apply runs one write of key atomically with respect to every other write of the same key.
-// explicit is the caller's timestamp, 0 for an automatic one. rec, if not nil, supplies the
-// hash index's entry key: it is the version the write will publish (so that the entry keeps no
-// older version's buffer alive), or for a delete the version the caller just found.
+// explicit is the caller's timestamp, 0 for an automatic one.
 //
-// The write is published in the hash index and, for a creation or deletion, in the ordered
-// index, all inside the hash index's per-bucket critical section, so the ordered index follows
+// The write is published in the key's cell and, for a creation or deletion, in the ordered
+// index, all inside the hash index's per-key critical section, so the ordered index follows
 // the hash index key by key. With a write pipeline, the new version is handed to the key's
 // shard inside the same critical section, so the versions of a key enter the ring in the order
 // they were made; when the ring is full the write is undone, waits for room outside the
 // critical section and starts again.
-func (s *Store) apply(key []byte, rec *record, explicit uint64, decide decideFunc) (outcome, error) {
+func (s *Store) apply(key []byte, explicit uint64, decide decideFunc) (outcome, error) {
 	c, shard := s.route(maphash.Bytes(s.seed, key))
 	var startSeq uint64
 	if explicit != 0 {
@@ -54,21 +50,15 @@ func (s *Store) apply(key []byte, rec *record, explicit uint64, decide decideFun
 		defer c.inflight.Add(-1)
 		startSeq = c.seq.Load()
 	}
-	var k string
-	if rec != nil {
-		k = rec.key()
-	} else if r := s.lookup(key); r != nil {
-		k = r.key() // the write will most likely publish r's buffer again
-	} else {
-		k = string(key)
-	}
+	// The hash index keeps no reference to the key it is given: a new cell holds a copy.
+	k := keyString(key)
 	for {
 		out, full, err := s.applyOnce(k, c, shard, explicit, startSeq, decide)
 		if !full {
 			if err != nil {
 				return outcome{}, err
 			}
-			s.afterWrite(k, out)
+			s.afterWrite(out)
 			s.ordered.Settle(maxIndexLog) // bound the log when the background applier falls behind
 			return out, nil
 		}
@@ -83,27 +73,31 @@ func (s *Store) apply(key []byte, rec *record, explicit uint64, decide decideFun
 func (s *Store) applyOnce(k string, c *clock, shard int, explicit, startSeq uint64,
 	decide decideFunc) (out outcome, full bool, ferr error) {
 	now := wallNow()
-	s.hash.Compute(k, func(old *record, loaded bool) (*record, xsync.ComputeOp) {
-		var cur *record
+	s.hash.Compute(k, func(kc *cell) *cell {
+		var old, cur *record
+		if kc != nil {
+			old = kc.Load() // never nil while the cell is in the hash index
+		}
+		loaded := old != nil
 		if loaded && old.liveAt(now) {
 			cur = old
 		}
 		if explicit != 0 && cur != nil && explicit <= cur.ts {
 			ferr = ErrOlderTimestamp
-			return old, xsync.CancelOp
+			return kc
 		}
 		d, err := decide(cur, now)
 		if err != nil {
 			ferr = err
-			return old, xsync.CancelOp
+			return kc
 		}
 		if d.noop {
 			out.prev, out.next = cur, cur
-			return old, xsync.CancelOp
+			return kc
 		}
-		if explicit != 0 && loaded && old.guardSeq > startSeq && explicit <= old.guardTs {
+		if explicit != 0 && loaded && old.guardSeq() > startSeq && explicit <= old.x.guardTs {
 			ferr = ErrOlderTimestamp // a newer delete overtook this write while it was in flight
-			return old, xsync.CancelOp
+			return kc
 		}
 		ts := explicit
 		if ts == 0 {
@@ -116,7 +110,7 @@ func (s *Store) applyOnce(k string, c *clock, shard int, explicit, startSeq uint
 			if ts = autoTS(now, prev); ts == 0 {
 				if !d.del {
 					ferr = ErrOlderTimestamp
-					return old, xsync.CancelOp
+					return kc
 				}
 				ts = prev.ts // deleting a key that holds the largest timestamp
 			}
@@ -129,71 +123,79 @@ func (s *Store) applyOnce(k string, c *clock, shard int, explicit, startSeq uint
 		// A sequence number taken by an attempt that fails is simply skipped.
 		seq := c.seq.Add(1)
 		if d.del {
-			tomb, ok := s.deleteVersion(shard, old, ts, seq, others > 0)
+			tomb, ok := s.deleteVersion(kc, shard, old, ts, seq, others > 0)
 			if !ok {
 				full = true
-				return old, xsync.CancelOp
+				return kc
 			}
-			out.old, out.prev, out.deleted = old, cur, true
+			out.cell, out.old, out.prev, out.deleted = kc, old, cur, true
+			kc.Store(tomb) // nil removes the key: a scan still holding the cell skips it
 			if tomb != nil {
-				return tomb, xsync.UpdateOp
+				return kc
 			}
-			return nil, xsync.DeleteOp
+			return nil
 		}
-		next, err := s.putVersion(k, shard, old, loaded, cur, d, ts, seq, others > 0)
+		nc := kc
+		if nc == nil {
+			nc = s.hash.NewCell(k)
+		}
+		next, err := s.putVersion(nc, shard, old, cur, d, ts, seq, others > 0)
 		if err != nil || next == nil {
 			ferr, full = err, err == nil
-			return old, xsync.CancelOp
+			return kc
 		}
-		out.old, out.prev, out.next, out.created = old, cur, next, cur == nil
-		return next, xsync.UpdateOp
+		out.cell, out.old, out.prev, out.next, out.created = nc, old, cur, next, cur == nil
+		nc.Store(next)
+		return nc
 	})
 	return out, full, ferr
 }
 
-// putVersion makes the new version of k that d decides, inside the key's critical section:
-// old is the key's record (loaded reports one; a tombstone or an expired version included),
+// putVersion makes the new version of c's key that d decides, inside the key's critical
+// section: old is the key's record (nil if none; a tombstone or an expired version included),
 // cur its live record or nil. It charges the memory, hands the version to the pipeline and
 // updates the ordered index and the counters, and returns the version to publish; nil with no
 // error when the shard's ring is full (nothing changed). inflight reports another
 // explicit-timestamp writer of the key's clock in flight.
-func (s *Store) putVersion(k string, shard int, old *record, loaded bool, cur *record, d decision,
+func (s *Store) putVersion(c *cell, shard int, old, cur *record, d decision,
 	ts, seq uint64, inflight bool) (*record, error) {
+	loaded := old != nil
+	guarded := loaded && old.guardSeq() != 0 && inflight
+	needX := s.versionX || d.expiry != 0 || guarded
 	next := d.rec
 	if next == nil {
-		next = &record{kv: d.kv, klen: len(k), vlen: len(d.kv) - len(k)}
+		next = republished(d.same, needX)
+	} else if needX {
+		next = withExtra(next)
 	}
 	// Every field is set here: an attempt that found the ring full may have used next.
-	next.ts, next.seq, next.expiry = ts, seq, d.expiry
-	next.guardTs, next.guardSeq, next.prev = 0, 0, nil
-	if s.df != nil {
-		next.pl = datafile.NewPlace(placeOf(old, loaded), false)
-		if loaded {
-			next.prev = old
+	next.ts, next.seq = ts, seq
+	if x := next.x; x != nil {
+		x.expiry, x.guardTs, x.guardSeq, x.prev = d.expiry, 0, 0, nil
+		if s.df != nil {
+			x.cell = c
+			x.pl = datafile.NewPlace(placeOf(old), false)
+			x.prev = old
 		}
 	}
-	var oldCost int64
-	if loaded {
-		oldCost = old.cost()
-	}
-	delta := next.cost() - oldCost
+	delta := next.charge() - old.charge()
 	var keyCost int64
 	if !loaded || old.dead {
-		keyCost = int64(len(k)) + recordOverhead
+		keyCost = keyCharge(len(c.Key()))
 	}
-	if err := s.reserve(delta, keyCost); err != nil {
+	if err := s.reserve(delta+keyCost, keyCost); err != nil {
 		return nil, err
 	}
-	if !s.enqueue(shard, stages.Entry{Key: k, Value: next.value(), TS: ts, Seq: seq,
-		Expiry: next.expiry, Kind: stages.Put, Fresh: cur == nil, Ref: next}) {
-		s.unreserve(delta, keyCost)
+	if !s.enqueue(shard, stages.Entry{Key: c.Key(), Value: next.value(), TS: ts, Seq: seq,
+		Expiry: d.expiry, Kind: stages.Put, Fresh: cur == nil, Ref: next}) {
+		s.unreserve(delta+keyCost, keyCost)
 		return nil, nil
 	}
-	if loaded && old.guardSeq != 0 && inflight {
-		next.guardTs, next.guardSeq = old.guardTs, old.guardSeq
+	if guarded {
+		next.x.guardTs, next.x.guardSeq = old.x.guardTs, old.x.guardSeq
 	}
 	if !loaded || old.dead {
-		s.ordered.InsertLater(strings.Clone(k)) // its own copy: k keeps this version's value alive
+		s.ordered.InsertLater(c)
 		s.keys.Inc()
 	} else if cur == nil {
 		s.stats.expired.Inc() // an expired key replaced by a new one
@@ -201,25 +203,25 @@ func (s *Store) putVersion(k string, shard int, old *record, loaded bool, cur *r
 	return next, nil
 }
 
-// deleteVersion deletes old, the newest record of its key, inside the key's critical section:
+// deleteVersion deletes old, the newest record of c's key, inside the key's critical section:
 // it hands the deletion to the pipeline (false if the ring is full: nothing changed) and
 // updates the indexes and counters. It returns the tombstone to publish in place of old, or
 // nil to remove the key from the hash index. A tombstone is left when inflight reports another
 // explicit-timestamp writer of the key's clock in flight (it must beat the delete) and, in
-// persistent mode,
-// until the deletion is durable: the tombstone links the key's next incarnation to the versions
-// still on disk, so that they are retired in order. The background goroutine removes
-// tombstones once neither reason holds.
-func (s *Store) deleteVersion(shard int, old *record, ts, seq uint64, inflight bool) (*record, bool) {
-	k := old.key()
+// persistent mode, until the deletion is durable: the tombstone links the key's next
+// incarnation to the versions still on disk, so that they are retired in order. The background
+// goroutine removes tombstones once neither reason holds.
+func (s *Store) deleteVersion(c *cell, shard int, old *record, ts, seq uint64, inflight bool) (*record, bool) {
+	k := c.Key()
 	var tomb *record
 	if s.df != nil || inflight {
-		tomb = &record{kv: old.kv[:old.klen:old.klen], klen: old.klen, ts: ts, seq: seq, dead: true}
+		tomb = bare(true)
+		tomb.ts, tomb.seq, tomb.dead = ts, seq, true
 		if inflight {
-			tomb.guardTs, tomb.guardSeq = max(ts, old.guardTs), seq
+			tomb.x.guardTs, tomb.x.guardSeq = max(ts, old.guardTs()), seq
 		}
 		if s.df != nil {
-			tomb.pl, tomb.prev = datafile.NewPlace(old.pl, true), old
+			tomb.x.cell, tomb.x.pl, tomb.x.prev = c, datafile.NewPlace(old.x.pl, true), old
 		}
 	}
 	var ref any
@@ -230,8 +232,8 @@ func (s *Store) deleteVersion(shard int, old *record, ts, seq uint64, inflight b
 		return nil, false
 	}
 	if !old.dead {
-		s.unreserve(old.cost(), int64(old.klen)+recordOverhead)
-		s.ordered.DeleteLater(k)
+		s.unreserve(old.charge()+keyCharge(len(k)), keyCharge(len(k)))
+		s.ordered.DeleteLater(c)
 		s.keys.Dec()
 	}
 	if tomb != nil {
@@ -247,45 +249,46 @@ func (s *Store) enqueue(shard int, e stages.Entry) bool {
 }
 
 // afterWrite keeps the expiry index in step with a successful write.
-func (s *Store) afterWrite(k string, out outcome) {
+func (s *Store) afterWrite(out outcome) {
 	if out.next == out.prev && !out.deleted {
 		return
 	}
 	var from, to int64
 	if out.old != nil && !out.old.dead {
-		from = out.old.expiry
+		from = out.old.expiry()
 	}
 	if out.next != nil {
-		to = out.next.expiry
+		to = out.next.expiry()
 	}
-	s.ttl.update(k, from, to)
+	s.ttl.update(out.cell.Key(), from, to)
 }
 
-// expire removes r, the record of its key that the caller found expired, if it is still the
-// key's newest record and still expired at now. It reports whether it removed the key.
-func (s *Store) expire(r *record, now int64) bool {
-	c, shard := s.route(maphash.String(s.seed, r.key()))
+// expire removes r, the record of key that the caller found expired, if it is still the key's
+// newest record and still expired at now. It reports whether it removed the key.
+func (s *Store) expire(key string, r *record, now int64) bool {
+	c, shard := s.route(maphash.String(s.seed, key))
 	removed := false
-	s.hash.Compute(r.key(), func(old *record, loaded bool) (*record, xsync.ComputeOp) {
-		if !loaded || old != r || !old.expired(now) {
-			return old, xsync.CancelOp
+	s.hash.Compute(key, func(kc *cell) *cell {
+		if kc == nil || kc.Load() != r || !r.expired(now) {
+			return kc
 		}
-		ts := autoTS(now, old)
+		ts := autoTS(now, r)
 		if ts == 0 {
-			ts = old.ts
+			ts = r.ts
 		}
 		// A full ring leaves the key for a later sweep rather than block the sweeper. The key
 		// is absent since its expiry: removing it guards no explicit-timestamp write in
 		// flight, which finds it absent whenever it applies (a delete would).
-		tomb, ok := s.deleteVersion(shard, old, ts, c.seq.Add(1), false)
+		tomb, ok := s.deleteVersion(kc, shard, r, ts, c.seq.Add(1), false)
 		if !ok {
-			return old, xsync.CancelOp
+			return kc
 		}
 		removed = true
+		kc.Store(tomb)
 		if tomb != nil {
-			return tomb, xsync.UpdateOp
+			return kc
 		}
-		return nil, xsync.DeleteOp
+		return nil
 	})
 	if removed {
 		s.stats.expired.Inc()
@@ -298,18 +301,19 @@ func (s *Store) expire(r *record, now int64) bool {
 func (s *Store) dropTombstone(key string) bool {
 	c, _ := s.route(maphash.String(s.seed, key))
 	done := true
-	s.hash.Compute(key, func(old *record, loaded bool) (*record, xsync.ComputeOp) {
-		if !loaded || !old.dead {
-			return old, xsync.CancelOp
+	s.hash.Compute(key, func(kc *cell) *cell {
+		if kc == nil || !kc.Load().dead {
+			return kc
 		}
 		// Checked under the key's lock: a delete that left this tombstone for a writer in flight
 		// cannot slip in between the check and the removal. In persistent mode the tombstone
 		// also stays until its deletion is durable (or was dropped by coalescing).
-		if c.inflight.Load() > 0 || (s.df != nil && !old.durable.Load()) {
+		if c.inflight.Load() > 0 || (s.df != nil && !kc.Load().isDurable()) {
 			done = false
-			return old, xsync.CancelOp
+			return kc
 		}
-		return nil, xsync.DeleteOp
+		kc.Store(nil)
+		return nil
 	})
 	return done
 }
@@ -332,9 +336,9 @@ func (s *Store) shardOf(key string) int {
 }
 
 // placeOf returns the place of old, the record a write replaces, or nil when there is none.
-func placeOf(old *record, loaded bool) *datafile.Place {
-	if !loaded {
+func placeOf(old *record) *datafile.Place {
+	if old == nil {
 		return nil
 	}
-	return old.pl
+	return old.x.pl
 }

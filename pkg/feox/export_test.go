@@ -40,7 +40,7 @@ func (s *Store) IOBackend() string {
 // Durable reports whether the newest version of key is marked durable.
 func (s *Store) Durable(key []byte) bool {
 	r := s.lookup(key)
-	return r != nil && r.durable.Load()
+	return r != nil && r.isDurable()
 }
 
 // Resident reports whether the newest version of key holds its value in memory.
@@ -52,10 +52,10 @@ func (s *Store) Resident(key []byte) bool {
 // DiskOffset returns the file offset of the record of key's newest version, or -1.
 func (s *Store) DiskOffset(key []byte) int64 {
 	r := s.lookup(key)
-	if r == nil || r.pl == nil {
+	if r == nil || r.x == nil || r.x.pl == nil {
 		return -1
 	}
-	l, ok := r.pl.Loc()
+	l, ok := r.x.pl.Loc()
 	if !ok {
 		return -1
 	}

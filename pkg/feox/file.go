@@ -3,13 +3,13 @@ package feox
 import (
 	"errors"
 	"fmt"
-	"strings"
+	"unsafe"
 
 	"github.com/panjf2000/ants/v2"
-	"github.com/puzpuzpuz/xsync/v4"
 
 	"github.com/feoxdb/feox-go/internal/datafile"
 	"github.com/feoxdb/feox-go/internal/disk"
+	"github.com/feoxdb/feox-go/internal/index"
 	"github.com/feoxdb/feox-go/pkg/cache"
 	"github.com/feoxdb/feox-go/pkg/stages"
 )
@@ -81,8 +81,8 @@ type fileIndex struct{ s *Store }
 
 // Newest returns the place of key's newest version in the hash index.
 func (x fileIndex) Newest(key string) *datafile.Place {
-	if r, _ := x.s.hash.Load(key); r != nil {
-		return r.pl
+	if r := x.s.hash.Load(key); r != nil {
+		return r.x.pl
 	}
 	return nil
 }
@@ -96,10 +96,10 @@ func (s *Store) onDurable(b *stages.Batch) {
 	for i := range b.Entries {
 		if r, ok := b.Entries[i].Ref.(*record); ok {
 			s.dropReplaced(r)
-			r.durable.Store(true)
+			r.x.durable.Store(true)
 			// A retried value the data file skipped (a newer version replaces it) has no
 			// place on disk, and no business in the cache.
-			if _, written := r.pl.Loc(); written && !r.dead {
+			if _, written := r.x.pl.Loc(); written && !r.dead {
 				victims = s.admit(r, victims)
 			}
 		}
@@ -107,7 +107,7 @@ func (s *Store) onDurable(b *stages.Batch) {
 	for i := range b.Dropped {
 		if r, ok := b.Dropped[i].Ref.(*record); ok {
 			s.dropReplaced(r)
-			r.durable.Store(true)
+			r.x.durable.Store(true)
 		}
 	}
 	s.evict(victims)
@@ -131,51 +131,63 @@ type rebuild struct {
 // the map then never grows, which would move every entry, while the rebuild fills it.
 func (rb *rebuild) Expect(n int64) {
 	n = min(n, maxPresize)
-	rb.s.hash = xsync.NewMap[string, *record](xsync.WithPresize(int(n)))
+	rb.s.hash = index.NewHash[record](int(n))
 	rb.met = make([]*record, 0, n)
 }
 
 // maxPresize bounds the entries Expect sizes the hash index for up front.
 const maxPresize = 1 << 26
 
-// Build makes the version of the record r found at pl (the scanning goroutine).
+// Build makes the version of the record r found at pl (the scanning goroutine), with a new
+// cell holding its key: Add keeps the cell if the key has none yet.
 func (rb *rebuild) Build(f *disk.FoundPacked, pl *datafile.Place) any {
 	s, r := rb.s, &f.Record
 	var rec *record
 	if s.opts.DisableCache || rb.kept+int64(len(r.Value)) > s.cache.LowWatermark() {
-		rec = newRecord(r.Key, nil)
-		rec.stub, rec.vlen = true, len(r.Value)
+		rec = newRecord(nil, true)
+		rec.stub, rec.vlen = true, uint32(len(r.Value))
 	} else {
-		rec = newRecord(r.Key, r.Value)
+		rec = newRecord(r.Value, true)
 		rb.kept += int64(len(r.Value))
 	}
-	rec.ts, rec.seq, rec.expiry = r.TS, r.Seq, r.Expiry
+	rec.ts, rec.seq, rec.x.expiry = r.TS, r.Seq, r.Expiry
 	rec.dead = pl.Dead()
-	rec.pl = pl
+	rec.x.pl = pl
+	rec.x.cell = s.hash.NewCell(unsafe.String(unsafe.SliceData(r.Key), len(r.Key))) // NewCell copies it
 	return rec
 }
 
 // Add resolves v against the version of its key met before: the larger sequence number wins.
 func (rb *rebuild) Add(v any) (winner, loser *datafile.Place) {
 	s, rec := rb.s, v.(*record)
-	// The entry key shares the version's buffer. Most keys are met once: one lookup stores them.
-	prev, met := s.hash.LoadOrStore(rec.key(), rec)
-	if met {
-		if rec.seq <= prev.seq {
-			return prev.pl, rec.pl // an older copy
+	var prev *record
+	older := false
+	s.hash.Compute(rec.x.cell.Key(), func(c *cell) *cell {
+		if c == nil { // most keys are met once
+			rec.x.cell.Store(rec)
+			return rec.x.cell
 		}
-		s.cache.Remove(prev.ch.Load())
-		s.hash.Store(rec.key(), rec)
-	} else {
-		prev = nil
+		if prev = c.Load(); rec.seq <= prev.seq {
+			older = true
+			return c
+		}
+		rec.x.cell = c
+		c.Store(rec)
+		return c
+	})
+	if older {
+		return prev.x.pl, rec.x.pl // an older copy
+	}
+	if prev != nil {
+		s.cache.Remove(prev.handle())
 	}
 	if !rec.stub && !rec.dead {
-		s.cache.AdmitHandle(&rec.ce, rec, int64(rec.vlen))
-		rec.ch.Store(&rec.ce)
+		s.cache.AdmitHandle(&rec.x.ce, rec, int64(rec.vlen))
+		rec.x.ch.Store(&rec.x.ce)
 	}
 	rb.met = append(rb.met, rec)
 	if prev != nil {
-		return rec.pl, prev.pl
+		return rec.x.pl, prev.x.pl
 	}
 	return nil, nil
 }
@@ -187,34 +199,35 @@ func (rb *rebuild) finish() {
 	s := rb.s
 	now := wallNow()
 	var maxSeq uint64
-	keys := make([]string, 0, len(rb.met))
+	cells := make([]*cell, 0, len(rb.met))
 	for _, r := range rb.met {
-		if r.pl.Superseded() {
+		if r.x.pl.Superseded() {
 			continue // a newer version of the key won
 		}
 		maxSeq = max(maxSeq, r.seq)
-		if r.dead || (r.expiry != 0 && now >= r.expiry) {
-			s.hash.Delete(r.key())
-			s.cache.Remove(r.ch.Load())
-			if s.df.Keep(r.key(), r.pl) {
+		c := r.x.cell
+		if r.dead || (r.x.expiry != 0 && now >= r.x.expiry) {
+			s.hash.Compute(c.Key(), func(*cell) *cell { c.Store(nil); return nil })
+			s.cache.Remove(r.handle())
+			if s.df.Keep(c.Key(), r.x.pl) {
 				rb.deletions++
 			}
 			continue
 		}
-		r.durable.Store(true)
-		s.df.Count(r.pl)
-		keys = append(keys, strings.Clone(r.key())) // the ordered index's own copy
+		r.x.durable.Store(true)
+		s.df.Count(r.x.pl)
+		cells = append(cells, c)
 		s.keys.Inc()
-		s.mem.Add(r.cost())
-		s.keyMem.Add(int64(r.klen) + recordOverhead)
-		if r.expiry != 0 {
-			s.ttl.update(r.key(), 0, r.expiry)
+		s.mem.Add(r.charge() + keyCharge(len(c.Key())))
+		s.keyMem.Add(keyCharge(len(c.Key())))
+		if r.x.expiry != 0 {
+			s.ttl.update(c.Key(), 0, r.x.expiry)
 		}
 	}
 	// Point operations need only the hash index: the ordered one, which takes about as long to
 	// build as the rest of Open, is built on a goroutine of its own, and Range and Scan wait
 	// for it.
-	s.ordered.InsertManyLater(keys)
+	s.ordered.InsertManyLater(cells)
 	for i := range s.clocks {
 		s.clocks[i].seq.Store(maxSeq)
 	}

@@ -28,7 +28,7 @@ func (s *Store) JSONPatch(key, patch []byte) error {
 		if r == nil {
 			return ErrNotFound
 		}
-		r, doc, _, err := s.valueOf(r.key(), r)
+		r, doc, _, err := s.valueOf(keyString(key), r)
 		if err != nil {
 			return err
 		}
@@ -40,8 +40,8 @@ func (s *Store) JSONPatch(key, patch []byte) error {
 			return ErrInvalidValue
 		}
 		raced := false
-		rec := newRecord(key, v)
-		out, err := s.apply(key, rec, 0, func(cur *record, _ int64) (decision, error) {
+		rec := newRecord(v, s.versionX || r.expiry() != 0)
+		out, err := s.apply(key, 0, func(cur *record, _ int64) (decision, error) {
 			switch {
 			case cur == nil:
 				return decision{}, ErrNotFound
@@ -49,7 +49,7 @@ func (s *Store) JSONPatch(key, patch []byte) error {
 				raced = true
 				return decision{noop: true}, nil
 			}
-			return decision{rec: rec, expiry: cur.expiry}, nil
+			return decision{rec: rec, expiry: cur.expiry()}, nil
 		})
 		if err != nil {
 			return err

@@ -10,7 +10,7 @@ import (
 // live returns the record of key if the key is present and unexpired, else nil.
 func (s *Store) live(key []byte) *record {
 	r := s.lookup(key)
-	if r == nil || r.dead || (r.expiry != 0 && wallNow() >= r.expiry) {
+	if r == nil || r.dead || (r.x != nil && r.x.expiry != 0 && wallNow() >= r.x.expiry) {
 		return nil
 	}
 	return r
@@ -34,15 +34,15 @@ func (s *Store) Get(key []byte) ([]byte, error) {
 		return s.getStub(key, r, t0)
 	}
 	s.touch(r)
-	v := make([]byte, len(r.kv)-r.klen)
-	copy(v, r.kv[r.klen:])
+	v := make([]byte, r.vlen)
+	copy(v, r.value())
 	sampleEnd(&s.stats.getLat, t0)
 	return v, nil
 }
 
 // getStub is Get of a key whose value is not in memory.
 func (s *Store) getStub(key []byte, r *record, t0 time.Time) ([]byte, error) {
-	_, v, fresh, err := s.valueOf(r.key(), r)
+	_, v, fresh, err := s.valueOf(keyString(key), r)
 	if errors.Is(err, ErrNotFound) {
 		s.stats.getMisses.Inc()
 	}
@@ -79,9 +79,9 @@ func (s *Store) View(key []byte, fn func(value []byte) error) error {
 		return ErrNotFound
 	}
 	v := r.value()
-	if r.stub || r.ch.Load() != nil {
+	if r.stub || r.handle() != nil {
 		var err error
-		if _, v, _, err = s.valueOf(r.key(), r); err != nil {
+		if _, v, _, err = s.valueOf(keyString(key), r); err != nil {
 			if errors.Is(err, ErrNotFound) {
 				s.stats.getMisses.Inc()
 			}
@@ -104,7 +104,7 @@ func (s *Store) Size(key []byte) (int, error) {
 	if r == nil {
 		return 0, ErrNotFound
 	}
-	return r.vlen, nil
+	return int(r.vlen), nil
 }
 
 // Contains reports whether key is present and unexpired. It returns false for an invalid key
@@ -126,10 +126,10 @@ func (s *Store) TTL(key []byte) (time.Duration, error) {
 	if r == nil || r.dead {
 		return 0, ErrNotFound
 	}
-	if r.expiry == 0 {
+	if r.expiry() == 0 {
 		return NoExpiry, nil
 	}
-	left := r.expiry - wallNow()
+	left := r.expiry() - wallNow()
 	if left <= 0 {
 		return 0, ErrNotFound
 	}

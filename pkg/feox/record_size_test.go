@@ -2,61 +2,87 @@ package feox
 
 import (
 	"runtime"
+	"slices"
 	"testing"
 	"unsafe"
 )
 
-// TestRecordWith_FillsSizeClasses ensures each size of a small version's single allocation
-// (newRecord) is exactly one of Go's malloc size classes, so that none of it is wasted: if a
-// field of record changes its size, the buffer sizes must follow.
-func TestRecordWith_FillsSizeClasses(t *testing.T) {
-	// Go's size classes in this range (runtime/sizeclasses.go).
-	classes := map[uintptr]bool{176: true, 192: true, 208: true, 224: true, 240: true, 256: true,
-		288: true, 320: true, 352: true, 384: true, 416: true, 448: true, 480: true, 512: true,
-		576: true, 640: true, 704: true, 768: true}
+// sizeClasses are Go's malloc size classes up to 1 KiB (runtime/sizeclasses.go).
+var sizeClasses = []int{8, 16, 24, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224,
+	240, 256, 288, 320, 352, 384, 416, 448, 480, 512, 576, 640, 704, 768, 896, 1024}
+
+// sizeClass returns the size class an allocation of n bytes (0 < n <= 1024) takes.
+func sizeClass(n int) int {
+	i, _ := slices.BinarySearch(sizeClasses, n)
+	return sizeClasses[i]
+}
+
+// TestRecordAllocs_FillSizeClasses ensures each single allocation of a record and its value
+// (newRecord) is exactly one of Go's malloc size classes, so that none of it is wasted, and that
+// the sizes offered leave no class out: if a field of record or extra changes its size, the
+// buffer sizes must follow.
+func TestRecordAllocs_FillSizeClasses(t *testing.T) {
 	for _, c := range []struct {
-		name string
-		size uintptr
+		name   string
+		header int
+		allocs []recordAlloc
 	}{
-		{"48", unsafe.Sizeof(recordWith[[48]byte]{})},
-		{"80", unsafe.Sizeof(recordWith[[80]byte]{})},
-		{"112", unsafe.Sizeof(recordWith[[112]byte]{})},
-		{"144", unsafe.Sizeof(recordWith[[144]byte]{})},
-		{"176", unsafe.Sizeof(recordWith[[176]byte]{})},
-		{"240", unsafe.Sizeof(recordWith[[240]byte]{})},
-		{"304", unsafe.Sizeof(recordWith[[304]byte]{})},
-		{"368", unsafe.Sizeof(recordWith[[368]byte]{})},
+		{"record", int(unsafe.Sizeof(record{})), recordAllocs[:]},
+		{"record with extra", int(unsafe.Offsetof(recordX[struct{}]{}.buf)), recordXAllocs[:]},
 	} {
-		if !classes[c.size] {
-			t.Errorf("recordWith[[%s]byte] is %d bytes, not a size class (record is %d bytes)", c.name, c.size, unsafe.Sizeof(record{}))
+		prev := c.header
+		for _, a := range c.allocs {
+			size := c.header + a.max
+			if sizeClass(size) != size {
+				t.Errorf("%s: a buffer of %d bytes makes %d, not a size class", c.name, a.max, size)
+			}
+			if next := sizeClass(prev + 1); next != size {
+				t.Errorf("%s: the buffer of %d bytes (%d in all) skips the size class %d", c.name, a.max, size, next)
+			}
+			prev = size
+		}
+		if prev != 512 {
+			t.Errorf("%s: the largest single allocation is %d bytes, want 512", c.name, prev)
 		}
 	}
 }
 
-// TestNewRecord_Sizes ensures newRecord takes, for each length of key and value, the smallest
+// TestNewRecord_Sizes ensures newRecord takes, for each length of value, the smallest
 // allocation its sizes offer: the heap bytes a record costs, measured over many records.
 func TestNewRecord_Sizes(t *testing.T) {
-	for _, c := range []struct{ n, want int }{
-		{1, 192}, {48, 192}, {49, 224}, {116, 288}, {145, 320}, {200, 384},
-		{300, 448}, {368, 512},
-		{369, 144 + 384}, {560, 144 + 576}, // a record and a separate buffer
-	} {
-		key, value := make([]byte, 1), make([]byte, c.n-1)
-		const count = 10_000 // heap statistics count whole spans: many records make that noise small
-		keep := make([]*record, count)
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		for i := range keep {
-			keep[i] = newRecord(key, value)
+	header, headerX := int(unsafe.Sizeof(record{})), int(unsafe.Offsetof(recordX[struct{}]{}.buf))
+	for _, withX := range []bool{false, true} {
+		h := header
+		if withX {
+			h = headerX
 		}
-		runtime.ReadMemStats(&after)
-		// Size classes here are 16 bytes apart or more: anything within 8 of want is it.
-		if got := int(after.TotalAlloc-before.TotalAlloc) / count; got < c.want-8 || got > c.want+8 {
-			t.Errorf("a record of %d bytes of key and value takes %d heap bytes, want %d", c.n, got, c.want)
-		}
-		for _, r := range keep {
-			if len(r.kv) != c.n || cap(r.kv) != c.n || r.klen != 1 || r.vlen != c.n-1 {
-				t.Fatalf("record of %d bytes: kv len %d cap %d, klen %d, vlen %d", c.n, len(r.kv), cap(r.kv), r.klen, r.vlen)
+		for _, n := range []int{0, 1, 8, 9, 100, 116, 200, 384, 385, 472, 473, 560, 1000} {
+			want := sizeClass(h) // no value buffer
+			if h+n > 512 {
+				want += sizeClass(n) // a record and a separate buffer
+			} else if n > 0 {
+				want = sizeClass(h + n) // one allocation
+			}
+			value := make([]byte, n)
+			for i := range value {
+				value[i] = byte(i)
+			}
+			const count = 10_000 // heap statistics count whole spans: many records make that noise small
+			keep := make([]*record, count)
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			for i := range keep {
+				keep[i] = newRecord(value, withX)
+			}
+			runtime.ReadMemStats(&after)
+			// Size classes here are 16 bytes apart or more: anything within 8 of want is it.
+			if got := int(after.TotalAlloc-before.TotalAlloc) / count; got < want-8 || got > want+8 {
+				t.Errorf("withX=%v: a record of a %d-byte value takes %d heap bytes, want %d", withX, n, got, want)
+			}
+			for _, r := range keep {
+				if int(r.vlen) != n || string(r.value()) != string(value) || (r.x != nil) != withX {
+					t.Fatalf("withX=%v, %d bytes: vlen %d, value %x, extra %v", withX, n, r.vlen, r.value(), r.x != nil)
+				}
 			}
 		}
 	}

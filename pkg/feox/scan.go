@@ -32,28 +32,35 @@ func rangeBounds(start, end []byte) (bounds, error) {
 }
 
 // each calls fn for every present, unexpired key in b in ascending order, with the key's
-// record, until fn returns false. It holds no lock while fn runs: the ordered index is read in
-// chunks, each resumed after the last key seen.
-func (s *Store) each(b bounds, fn func(r *record) bool) {
-	keys := make([]string, 0, scanChunk)
+// cell and record, until fn returns false. It holds no lock while fn runs: the ordered index is
+// read in chunks, each resumed after the last key seen. The record is the cell's current one,
+// loaded without a second lookup.
+func (s *Store) each(b bounds, fn func(c *cell, r *record) bool) {
+	cells := make([]*cell, 0, scanChunk)
 	from, after := b.from, b.after
 	for {
-		keys = s.ordered.Collect(keys[:0], from, after, b.to, b.toOpen, scanChunk)
+		cells = s.ordered.Collect(cells[:0], from, after, b.to, b.toOpen, scanChunk)
 		now := wallNow()
-		for _, k := range keys {
-			r, _ := s.hash.Load(k)
+		for _, c := range cells {
+			r := c.Load()
 			if r == nil || !r.liveAt(now) {
-				continue
+				continue // deleted (or expired) since the chunk was collected
 			}
-			if !fn(r) {
+			if !fn(c, r) {
 				return
 			}
 		}
-		if len(keys) < scanChunk {
+		if len(cells) < scanChunk {
 			return
 		}
-		from, after = keys[len(keys)-1], true
+		from, after = cells[len(cells)-1].Key(), true
 	}
+}
+
+// version is a key's cell with the record a scan found in it.
+type version struct {
+	c *cell
+	r *record
 }
 
 // Range returns the present keys in [start, end], both inclusive, in ascending bytes.Compare
@@ -75,12 +82,12 @@ func (s *Store) Range(start, end []byte, limit int) ([]KV, error) {
 		return []KV{}, nil
 	}
 	out := make([]KV, 0, min(limit, scanChunk))
-	var recs []*record
+	var recs []version
 	for len(out) < limit {
 		want := limit - len(out)
 		recs = recs[:0]
-		s.each(b, func(r *record) bool {
-			recs = append(recs, r)
+		s.each(b, func(c *cell, r *record) bool {
+			recs = append(recs, version{c, r})
 			return len(recs) < want
 		})
 		if len(recs) == 0 {
@@ -90,22 +97,24 @@ func (s *Store) Range(start, end []byte, limit int) ([]KV, error) {
 		if err != nil {
 			return nil, err
 		}
-		for i, r := range recs {
+		for i, f := range recs {
+			k := f.c.Key()
 			switch {
-			case !r.stub:
-				s.touch(r)
-				buf := append([]byte(nil), r.kv...)
-				out = append(out, KV{Key: buf[:r.klen:r.klen], Value: buf[r.klen:]})
+			case !f.r.stub:
+				s.touch(f.r)
+				buf := make([]byte, len(k)+int(f.r.vlen))
+				copy(buf[copy(buf, k):], f.r.value())
+				out = append(out, KV{Key: buf[:len(k):len(k)], Value: buf[len(k):]})
 			case vals[i].gone:
 				// deleted since its chunk was collected: the next round fills its place
 			default:
-				out = append(out, KV{Key: []byte(r.key()), Value: vals[i].v})
+				out = append(out, KV{Key: []byte(k), Value: vals[i].v})
 			}
 		}
 		if len(recs) < want {
 			break // the range is exhausted
 		}
-		b.from, b.after = recs[len(recs)-1].key(), true
+		b.from, b.after = recs[len(recs)-1].c.Key(), true
 	}
 	return out, nil
 }
@@ -126,7 +135,7 @@ func (s *Store) Scan(start, end []byte) iter.Seq2[[]byte, []byte] {
 	s.stats.ranges.Inc()
 	return func(yield func([]byte, []byte) bool) {
 		var kbuf, vbuf []byte
-		s.each(b, func(r *record) bool {
+		s.each(b, func(c *cell, r *record) bool {
 			if s.closed.Load() {
 				return false
 			}
@@ -134,7 +143,7 @@ func (s *Store) Scan(start, end []byte) iter.Seq2[[]byte, []byte] {
 			s.touch(r)
 			if r.stub {
 				var err error
-				if _, v, _, err = s.valueOf(r.key(), r); err != nil {
+				if _, v, _, err = s.valueOf(c.Key(), r); err != nil {
 					// Gone since the chunk was collected, or unreadable: an iterator has no
 					// error to return, so the key is skipped (a read error is logged).
 					if !errors.Is(err, ErrNotFound) {
@@ -143,7 +152,7 @@ func (s *Store) Scan(start, end []byte) iter.Seq2[[]byte, []byte] {
 					return true
 				}
 			}
-			kbuf = append(kbuf[:0], r.kv[:r.klen]...)
+			kbuf = append(kbuf[:0], c.Key()...)
 			vbuf = append(vbuf[:0], v...)
 			return yield(kbuf, vbuf)
 		})

@@ -25,12 +25,16 @@ type Store struct {
 	opts Options
 	log  zerolog.Logger
 
-	// hash is the primary index: key -> newest record. Reads load from it without a lock.
-	hash *xsync.Map[string, *record]
-	// ordered holds every present key (expired-but-unswept included, tombstones excluded) for
-	// Range and Scan. It is changed only inside the hash index's per-key critical section, so
-	// its membership follows the hash index key by key.
-	ordered *index.Ordered
+	// hash is the primary index: key -> the key's cell, which holds its newest record. Reads
+	// load from it without a lock.
+	hash *index.Hash[record]
+	// ordered holds the cell of every present key (expired-but-unswept included, tombstones
+	// excluded) for Range and Scan. It is changed only inside the hash index's per-key critical
+	// section, so its membership follows the hash index key by key.
+	ordered *index.Ordered[record]
+	// versionX is set when every version needs its extra: a store with a write pipeline tracks
+	// each version until it is durable.
+	versionX bool
 
 	seed   maphash.Seed
 	clocks [clockShards]clock
@@ -104,14 +108,15 @@ func open(opts Options, hooks openHooks) (*Store, error) {
 	s := &Store{
 		opts:    o,
 		log:     zerolog.Nop(),
-		hash:    xsync.NewMap[string, *record](),
-		ordered: index.NewOrdered(),
+		hash:    index.NewHash[record](0),
+		ordered: index.NewOrdered[record](),
 		seed:    maphash.MakeSeed(),
 		keys:    xsync.NewCounter(),
 		stop:    make(chan struct{}),
 
 		evictKick: make(chan struct{}, 1),
 		hooks:     hooks,
+		versionX:  o.Path != "" || hooks.newBackend != nil,
 	}
 	if o.Logger != nil {
 		s.log = *o.Logger
@@ -151,7 +156,7 @@ func open(opts Options, hooks openHooks) (*Store, error) {
 func markDurable(b *stages.Batch) {
 	for i := range b.Entries {
 		if r, ok := b.Entries[i].Ref.(*record); ok {
-			r.durable.Store(true)
+			r.x.durable.Store(true)
 		}
 	}
 }
@@ -255,9 +260,12 @@ func (s *Store) checkKV(key, value []byte) error {
 func (s *Store) lookup(key []byte) *record {
 	// The string aliases the caller's bytes only for the duration of the lookup; the map does
 	// not retain the argument of Load.
-	r, _ := s.hash.Load(unsafe.String(unsafe.SliceData(key), len(key)))
-	return r
+	return s.hash.Load(keyString(key))
 }
+
+// keyString returns key as a string without copying it: for lookups that keep no reference to
+// it, while the caller does not modify key.
+func keyString(key []byte) string { return unsafe.String(unsafe.SliceData(key), len(key)) }
 
 // reserve charges delta bytes to the memory budget, failing with ErrOutOfMemory when that
 // would pass MaxMemory; keyCost is the part of delta for a key the write creates (0 if none).

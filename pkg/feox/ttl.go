@@ -164,8 +164,8 @@ func (s *Store) sweep(budget time.Duration) (backlog bool) {
 			buf = s.ttl.popExpired(buf[:0], i, now, sweepRound)
 			for _, e := range buf {
 				found = true
-				if r, _ := s.hash.Load(e.key); r != nil && r.expiry == e.expiry && r.expired(now) {
-					s.expire(r, now)
+				if r := s.hash.Load(e.key); r != nil && r.expiry() == e.expiry && r.expired(now) {
+					s.expire(e.key, r, now)
 				}
 			}
 		}

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"sync"
 
-	"github.com/puzpuzpuz/xsync/v4"
-
 	"github.com/feoxdb/feox-go/internal/datafile"
 )
 
@@ -18,26 +16,28 @@ import (
 // changing one, keeps every record immutable: a reader that loaded the resident record before
 // the eviction keeps a valid value.
 
-// stubOf returns r's version without its value: what the hash index holds once the value is
-// evicted. The stub has its own key buffer, so that r's buffer (and value) can be freed.
+// stubOf returns r's version without its value: what the key's cell holds once the value is
+// evicted, so that r (and its value) can be freed.
 func stubOf(r *record) *record {
-	st := newRecord(r.kv[:r.klen], nil)
-	st.ts, st.seq, st.expiry = r.ts, r.seq, r.expiry
-	st.guardTs, st.guardSeq = r.guardTs, r.guardSeq
+	st := bare(true)
+	copyVersion(st, r)
 	st.vlen, st.stub = r.vlen, true
-	st.pl = r.pl
-	st.durable.Store(true)
 	return st
 }
 
 // residentOf returns the stub's version with its value v back in memory.
 func residentOf(st *record, v []byte) *record {
-	r := newRecord(st.kv[:st.klen], v)
-	r.ts, r.seq, r.expiry = st.ts, st.seq, st.expiry
-	r.guardTs, r.guardSeq = st.guardTs, st.guardSeq
-	r.pl = st.pl
-	r.durable.Store(true)
+	r := newRecord(v, true)
+	copyVersion(r, st)
 	return r
+}
+
+// copyVersion makes to, a new record with an extra, stand for the durable version from.
+func copyVersion(to, from *record) {
+	to.ts, to.seq = from.ts, from.seq
+	to.x.expiry, to.x.guardTs, to.x.guardSeq = from.x.expiry, from.x.guardTs, from.x.guardSeq
+	to.x.cell, to.x.pl = from.x.cell, from.x.pl
+	to.x.durable.Store(true)
 }
 
 // admit hands a durable version's value to the cache; with DisableCache it evicts it at once.
@@ -46,8 +46,8 @@ func (s *Store) admit(r *record, victims []*record) []*record {
 	if s.opts.DisableCache {
 		return append(victims, r)
 	}
-	s.cache.AdmitHandle(&r.ce, r, int64(r.vlen))
-	r.ch.Store(&r.ce)
+	s.cache.AdmitHandle(&r.x.ce, r, int64(r.vlen))
+	r.x.ch.Store(&r.x.ce)
 	return victims
 }
 
@@ -57,12 +57,12 @@ func (s *Store) admit(r *record, victims []*record) []*record {
 // the walk ends there: that version's link was cleared when it became durable. Complete stage
 // of r's shard only.
 func (s *Store) dropReplaced(r *record) {
-	for p := r.prev; p != nil; p = p.prev {
-		if h := p.ch.Load(); h != nil {
+	for p := r.x.prev; p != nil; p = p.x.prev {
+		if h := p.x.ch.Load(); h != nil {
 			s.cache.Remove(h)
 		}
 	}
-	r.prev = nil
+	r.x.prev = nil
 }
 
 // evict runs bounded rounds of the CLOCK hand while the cache is over its high watermark and
@@ -98,13 +98,13 @@ func (s *Store) evictRound() {
 func (s *Store) stubOut(r *record) {
 	st := stubOf(r)
 	done := false
-	// The entry key must alias the stub's buffer, not r's, or r's value would stay reachable.
-	s.hash.Compute(st.key(), func(old *record, loaded bool) (*record, xsync.ComputeOp) {
-		if !loaded || old != r {
-			return old, xsync.CancelOp
+	c := r.x.cell
+	s.hash.Compute(c.Key(), func(kc *cell) *cell {
+		if kc == c && c.Load() == r {
+			done = true
+			c.Store(st)
 		}
-		done = true
-		return st, xsync.UpdateOp
+		return kc
 	})
 	if done {
 		s.mem.Add(-int64(r.vlen))
@@ -112,13 +112,13 @@ func (s *Store) stubOut(r *record) {
 	}
 }
 
-// readBack reads the value of st, a stub, from the data file and publishes a resident copy if st
-// is still its key's newest record (unless DisableCache). It returns the record now holding the version (the copy,
-// or st if it was replaced meanwhile) and the value, a new buffer owned by the caller. A
-// verification failure wraps ErrCorrupted; it may also mean that st was replaced and its space
-// reused since the caller loaded it (see valueOf).
-func (s *Store) readBack(st *record) (*record, []byte, error) {
-	v, err := s.readValue(st)
+// readBack reads the value of st, a stub of key, from the data file and publishes a resident
+// copy if st is still its key's newest record (unless DisableCache). It returns the record now
+// holding the version (the copy, or st if it was replaced meanwhile) and the value, a new
+// buffer owned by the caller. A verification failure wraps ErrCorrupted; it may also mean that
+// st was replaced and its space reused since the caller loaded it (see valueOf).
+func (s *Store) readBack(key string, st *record) (*record, []byte, error) {
+	v, err := s.readValue(key, st)
 	s.stats.diskReads.Inc()
 	if err != nil {
 		return st, nil, err
@@ -127,18 +127,19 @@ func (s *Store) readBack(st *record) (*record, []byte, error) {
 		return st, v, nil // every read goes to disk
 	}
 	r := residentOf(st, v)
-	s.cache.AdmitHandle(&r.ce, r, int64(r.vlen))
-	r.ch.Store(&r.ce)
+	s.cache.AdmitHandle(&r.x.ce, r, int64(r.vlen))
+	r.x.ch.Store(&r.x.ce)
 	done := false
-	s.hash.Compute(r.key(), func(old *record, loaded bool) (*record, xsync.ComputeOp) {
-		if !loaded || old != st {
-			return old, xsync.CancelOp
+	c := st.x.cell
+	s.hash.Compute(c.Key(), func(kc *cell) *cell {
+		if kc == c && c.Load() == st {
+			done = true
+			c.Store(r)
 		}
-		done = true
-		return r, xsync.UpdateOp
+		return kc
 	})
 	if !done {
-		s.cache.Remove(&r.ce)
+		s.cache.Remove(&r.x.ce)
 		return st, v, nil
 	}
 	s.mem.Add(int64(r.vlen))
@@ -152,7 +153,7 @@ func (s *Store) readBack(st *record) (*record, []byte, error) {
 // touch records a read of r's value in the cache (a no-op for versions the cache does not
 // hold, and in memory-only mode).
 func (s *Store) touch(r *record) {
-	if h := r.ch.Load(); h != nil {
+	if h := r.handle(); h != nil {
 		s.cache.Touch(h)
 	}
 }
@@ -177,14 +178,14 @@ func (s *Store) valueOf(key string, r *record) (cur *record, v []byte, fresh boo
 			s.touch(r)
 			return r, r.value(), false, nil
 		}
-		cur, v, err := s.readBack(r)
+		cur, v, err := s.readBack(key, r)
 		if err == nil {
 			return cur, v, true, nil
 		}
 		if !errors.Is(err, ErrCorrupted) {
 			return r, nil, false, err
 		}
-		now, _ := s.hash.Load(key)
+		now := s.hash.Load(key)
 		if now == r {
 			return r, nil, false, err // the newest version's own copy is damaged
 		}
@@ -203,13 +204,13 @@ func (s *Store) valueLocked(cur *record) ([]byte, error) {
 		return cur.value(), nil
 	}
 	s.stats.diskReads.Inc()
-	return s.readValue(cur)
+	return s.readValue(cur.x.cell.Key(), cur)
 }
 
-// readValue reads the value of r's version back from the data file and verifies it (see
+// readValue reads the value of r's version of key back from the data file and verifies it (see
 // datafile.File.ReadValue); a failed verification wraps ErrCorrupted.
-func (s *Store) readValue(r *record) ([]byte, error) {
-	v, err := s.df.ReadValue(r.pl, datafile.Version{Key: r.key(), TS: r.ts, Seq: r.seq, ValueLen: r.vlen})
+func (s *Store) readValue(key string, r *record) ([]byte, error) {
+	v, err := s.df.ReadValue(r.x.pl, datafile.Version{Key: key, TS: r.ts, Seq: r.seq, ValueLen: int(r.vlen)})
 	return v, fileErr(err)
 }
 
@@ -224,10 +225,10 @@ type stubValue struct {
 // of disk readers when there are several, so that a Range over values that left memory waits
 // for about one disk read per pool worker instead of one per key. Entries of resident records
 // are left zero. Every value is a new buffer owned by the caller.
-func (s *Store) stubValues(recs []*record) ([]stubValue, error) {
+func (s *Store) stubValues(recs []version) ([]stubValue, error) {
 	n := 0
-	for _, r := range recs {
-		if r.stub {
+	for _, f := range recs {
+		if f.r.stub {
 			n++
 		}
 	}
@@ -237,7 +238,7 @@ func (s *Store) stubValues(recs []*record) ([]stubValue, error) {
 	vals := make([]stubValue, len(recs))
 	errs := make([]error, len(recs))
 	read := func(i int) {
-		_, v, fresh, err := s.valueOf(recs[i].key(), recs[i])
+		_, v, fresh, err := s.valueOf(recs[i].c.Key(), recs[i].r)
 		switch {
 		case errors.Is(err, ErrNotFound):
 			vals[i].gone = true
@@ -250,15 +251,15 @@ func (s *Store) stubValues(recs []*record) ([]stubValue, error) {
 		}
 	}
 	if n == 1 || s.readers == nil {
-		for i, r := range recs {
-			if r.stub {
+		for i, f := range recs {
+			if f.r.stub {
 				read(i)
 			}
 		}
 	} else {
 		var wg sync.WaitGroup
-		for i, r := range recs {
-			if !r.stub {
+		for i, f := range recs {
+			if !f.r.stub {
 				continue
 			}
 			wg.Add(1)

@@ -57,8 +57,8 @@ func (s *Store) set(key, value []byte, ttl time.Duration, ts uint64) (bool, erro
 		return false, err
 	}
 	t0 := sampleStart()
-	rec := newRecord(key, value)
-	out, err := s.apply(key, rec, ts, func(_ *record, now int64) (decision, error) {
+	rec := newRecord(value, s.versionX || ttl > 0)
+	out, err := s.apply(key, ts, func(_ *record, now int64) (decision, error) {
 		return decision{rec: rec, expiry: expiryAt(now, ttl)}, nil
 	})
 	if err != nil {
@@ -78,8 +78,8 @@ func (s *Store) InsertIfAbsent(key, value []byte) (bool, error) {
 	if s.live(key) != nil {
 		return false, nil
 	}
-	rec := newRecord(key, value)
-	out, err := s.apply(key, rec, 0, func(cur *record, _ int64) (decision, error) {
+	rec := newRecord(value, s.versionX)
+	out, err := s.apply(key, 0, func(cur *record, _ int64) (decision, error) {
 		if cur != nil {
 			return decision{noop: true}, nil
 		}
@@ -111,7 +111,7 @@ func (s *Store) DeleteWithTimestamp(key []byte, ts uint64) error {
 	if r == nil {
 		return ErrNotFound
 	}
-	_, err := s.apply(key, r, ts, func(cur *record, _ int64) (decision, error) {
+	_, err := s.apply(key, ts, func(cur *record, _ int64) (decision, error) {
 		if cur == nil {
 			return decision{}, ErrNotFound
 		}
@@ -134,14 +134,14 @@ func (s *Store) CompareAndSwap(key, expected, value []byte) (bool, error) {
 	if r == nil {
 		return false, nil
 	}
-	if _, v, _, err := s.valueOf(r.key(), r); errors.Is(err, ErrNotFound) || (err == nil && !bytes.Equal(v, expected)) {
+	if _, v, _, err := s.valueOf(keyString(key), r); errors.Is(err, ErrNotFound) || (err == nil && !bytes.Equal(v, expected)) {
 		return false, nil
 	} else if err != nil {
 		return false, err
 	}
-	rec := newRecord(key, value)
+	rec := newRecord(value, s.versionX)
 	swapped := false
-	out, err := s.apply(key, rec, 0, func(cur *record, _ int64) (decision, error) {
+	out, err := s.apply(key, 0, func(cur *record, _ int64) (decision, error) {
 		if cur == nil {
 			return decision{noop: true}, nil
 		}
@@ -174,9 +174,9 @@ func (s *Store) Increment(key []byte, delta int64) (int64, error) {
 	}
 	var result int64
 	var zero [8]byte
-	rec := newRecord(key, zero[:])
-	v := rec.kv[len(key):] // filled in below, before rec is published
-	out, err := s.apply(key, rec, 0, func(cur *record, _ int64) (decision, error) {
+	rec := newRecord(zero[:], s.versionX)
+	v := rec.value() // filled in below, before rec is published
+	out, err := s.apply(key, 0, func(cur *record, _ int64) (decision, error) {
 		if cur == nil {
 			result = delta
 			binary.LittleEndian.PutUint64(v, uint64(delta))
@@ -195,7 +195,7 @@ func (s *Store) Increment(key []byte, delta int64) (int64, error) {
 		}
 		result = n + delta
 		binary.LittleEndian.PutUint64(v, uint64(result))
-		return decision{rec: rec, expiry: cur.expiry}, nil
+		return decision{rec: rec, expiry: cur.expiry()}, nil
 	})
 	if err != nil {
 		return 0, err
@@ -210,7 +210,7 @@ func (s *Store) UpdateTTL(key []byte, ttl time.Duration) error {
 	if err := s.check(key); err != nil {
 		return err
 	}
-	_, err := s.apply(key, nil, 0, func(cur *record, now int64) (decision, error) {
+	_, err := s.apply(key, 0, func(cur *record, now int64) (decision, error) {
 		if cur == nil {
 			return decision{}, ErrNotFound
 		}
@@ -225,11 +225,11 @@ func (s *Store) Persist(key []byte) error {
 	if err := s.check(key); err != nil {
 		return err
 	}
-	_, err := s.apply(key, nil, 0, func(cur *record, _ int64) (decision, error) {
+	_, err := s.apply(key, 0, func(cur *record, _ int64) (decision, error) {
 		switch {
 		case cur == nil:
 			return decision{}, ErrNotFound
-		case cur.expiry == 0:
+		case cur.expiry() == 0:
 			return decision{noop: true}, nil
 		}
 		return s.republish(cur, 0)
@@ -242,11 +242,11 @@ func (s *Store) Persist(key []byte) error {
 // cur is a stub.
 func (s *Store) republish(cur *record, expiry int64) (decision, error) {
 	if !cur.stub {
-		return decision{kv: cur.kv, expiry: expiry}, nil
+		return decision{same: cur, expiry: expiry}, nil
 	}
 	v, err := s.valueLocked(cur)
 	if err != nil {
 		return decision{}, err
 	}
-	return decision{rec: newRecord(cur.kv[:cur.klen], v), expiry: expiry}, nil
+	return decision{rec: newRecord(v, true), expiry: expiry}, nil
 }
