@@ -98,3 +98,18 @@ func (c *Cell[V]) Load() *V { return c.v.Load() } // sequentially consistent: a 
 // Store sets the key's current value. Writers call it inside the key's critical section
 // (Hash.Compute); readers never block on it.
 func (c *Cell[V]) Store(v *V) { c.v.Store(v) } // publishes v's fields, written before, to every later Load
+
+// CellBytes returns the size of the allocation NewCell makes for a key of klen bytes, and of the
+// separate buffer it makes for a key longer than the inline sizes (0 for a shorter one). Both
+// are what the program asks of the allocator, not yet rounded to a size class.
+func CellBytes(klen int) (cell, key int) {
+	if klen > maxInlineKey {
+		return int(unsafe.Sizeof(cellExt[struct{}]{})), klen
+	}
+	for _, a := range cellAllocs {
+		if klen <= a.max {
+			return int(cellHeader) + a.max, 0
+		}
+	}
+	panic("unreachable")
+}

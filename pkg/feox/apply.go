@@ -181,7 +181,7 @@ func (s *Store) putVersion(c *cell, shard int, old, cur *record, d decision,
 	delta := next.charge() - old.charge()
 	var keyCost int64
 	if !loaded || old.dead {
-		keyCost = keyCharge(len(c.Key()))
+		keyCost = s.keyCharge(len(c.Key()))
 	}
 	if err := s.reserve(delta+keyCost, keyCost); err != nil {
 		return nil, err
@@ -232,7 +232,7 @@ func (s *Store) deleteVersion(c *cell, shard int, old *record, ts, seq uint64, i
 		return nil, false
 	}
 	if !old.dead {
-		s.unreserve(old.charge()+keyCharge(len(k)), keyCharge(len(k)))
+		s.unreserve(old.charge()+s.keyCharge(len(k)), s.keyCharge(len(k)))
 		s.ordered.DeleteLater(c)
 		s.keys.Dec()
 	}

@@ -399,8 +399,8 @@ func TestCache_MemoryAccounting(t *testing.T) {
 	if full < keys*size {
 		t.Fatalf("MemoryUsage = %d with %d values of %d bytes in memory", full, keys, size)
 	}
-	if st := s.Stats(); st.CacheBytes != keys*size {
-		t.Fatalf("CacheBytes = %d, want %d", st.CacheBytes, keys*size)
+	if st, want := s.Stats(), keys*feox.CacheCharge(size); st.CacheBytes != want {
+		t.Fatalf("CacheBytes = %d, want %d", st.CacheBytes, want)
 	}
 	for i := range keys / 2 {
 		if err := s.Delete(cacheKey(i)); err != nil {
@@ -411,7 +411,7 @@ func TestCache_MemoryAccounting(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, waitBound, "deleted values leave the cache", func() bool {
-		return s.Stats().CacheBytes == (keys-keys/2)*size
+		return s.Stats().CacheBytes == (keys-keys/2)*feox.CacheCharge(size)
 	})
 	for i := keys / 2; i < keys; i++ {
 		if err := s.Delete(cacheKey(i)); err != nil {

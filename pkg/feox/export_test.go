@@ -61,3 +61,21 @@ func (s *Store) DiskOffset(key []byte) int64 {
 	}
 	return l.Offset()
 }
+
+// Charge returns what a present key of klen bytes with a value of vlen bytes, and no expiry,
+// charges to MemoryUsage in a memory-only store.
+func Charge(klen, vlen int) int64 {
+	return (&Store{}).keyCharge(klen) + recordBytes(vlen, false)
+}
+
+// CacheCharge returns what the cache counts for a resident value of vlen bytes.
+func CacheCharge(vlen int) int64 { return cacheCharge(uint32(vlen)) }
+
+// ChargeOf returns what key, if present, charges to MemoryUsage now, from its current record.
+func (s *Store) ChargeOf(key []byte) int64 {
+	r := s.lookup(key)
+	if r == nil || r.dead {
+		return 0
+	}
+	return s.keyCharge(len(key)) + r.charge()
+}

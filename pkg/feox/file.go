@@ -143,12 +143,12 @@ const maxPresize = 1 << 26
 func (rb *rebuild) Build(f *disk.FoundPacked, pl *datafile.Place) any {
 	s, r := rb.s, &f.Record
 	var rec *record
-	if s.opts.DisableCache || rb.kept+int64(len(r.Value)) > s.cache.LowWatermark() {
+	if s.opts.DisableCache || rb.kept+cacheCharge(uint32(len(r.Value))) > s.cache.LowWatermark() {
 		rec = newRecord(nil, true)
 		rec.stub, rec.vlen = true, uint32(len(r.Value))
 	} else {
 		rec = newRecord(r.Value, true)
-		rb.kept += int64(len(r.Value))
+		rb.kept += cacheCharge(uint32(len(r.Value)))
 	}
 	rec.ts, rec.seq, rec.x.expiry = r.TS, r.Seq, r.Expiry
 	rec.dead = pl.Dead()
@@ -182,7 +182,7 @@ func (rb *rebuild) Add(v any) (winner, loser *datafile.Place) {
 		s.cache.Remove(prev.handle())
 	}
 	if !rec.stub && !rec.dead {
-		s.cache.AdmitHandle(&rec.x.ce, rec, int64(rec.vlen))
+		s.cache.AdmitHandle(&rec.x.ce, rec, cacheCharge(rec.vlen))
 		rec.x.ch.Store(&rec.x.ce)
 	}
 	rb.met = append(rb.met, rec)
@@ -218,8 +218,8 @@ func (rb *rebuild) finish() {
 		s.df.Count(r.x.pl)
 		cells = append(cells, c)
 		s.keys.Inc()
-		s.mem.Add(r.charge() + keyCharge(len(c.Key())))
-		s.keyMem.Add(keyCharge(len(c.Key())))
+		s.mem.Add(r.charge() + s.keyCharge(len(c.Key())))
+		s.keyMem.Add(s.keyCharge(len(c.Key())))
 		if r.x.expiry != 0 {
 			s.ttl.update(c.Key(), 0, r.x.expiry)
 		}

@@ -144,22 +144,6 @@ func counter(n int64) []byte {
 	return binary.LittleEndian.AppendUint64(nil, uint64(n))
 }
 
-// recordOverhead returns the fixed per-key overhead of MemoryUsage, found by inserting one key
-// into an empty store.
-func recordOverhead(tb testing.TB) int64 {
-	tb.Helper()
-	s := openStore(tb, feox.Options{})
-	if got := s.MemoryUsage(); got != 0 {
-		tb.Fatalf("MemoryUsage of an empty store = %d, want 0", got)
-	}
-	mustInsert(tb, s, "k", "v")
-	c := s.MemoryUsage() - 2
-	if c < 0 {
-		tb.Fatalf("MemoryUsage after one 1-byte key and 1-byte value = %d, want at least 2", c+2)
-	}
-	return c
-}
-
 // storeContents returns every key and value of st.
 func storeContents(st *feox.Store) map[string]string {
 	m := map[string]string{}

@@ -204,7 +204,7 @@ func measureMemory(b *testing.B, sh memShape, keys [][]byte, value []byte) memFi
 		// Flush returns once the records are on disk; the complete stage admits the values
 		// to the cache, or with DisableCache replaces each record by its stub, on its own
 		// goroutine.
-		settled := func(s feox.Stats) bool { return s.CacheBytes == n*int64(sh.valSize) }
+		settled := func(s feox.Stats) bool { return s.CacheBytes == n*feox.CacheCharge(sh.valSize) }
 		if sh.evicted {
 			settled = func(s feox.Stats) bool { return s.CacheEvictions == n }
 		}

@@ -155,7 +155,6 @@ func TestStore_JSONPatch_Concurrent(t *testing.T) {
 // that the store's bookkeeping is consistent: Len, Stats.Keys, MemoryUsage and the keys that
 // Scan and Get see all agree.
 func TestStore_MixedWrites_Concurrent(t *testing.T) {
-	c := recordOverhead(t)
 	s := openStore(t, feox.Options{})
 	keys := [][]byte{[]byte("a"), []byte("bb"), []byte("ccc"), []byte("dddd")}
 	var wg sync.WaitGroup
@@ -192,7 +191,7 @@ func TestStore_MixedWrites_Concurrent(t *testing.T) {
 	for _, k := range keys {
 		if v, err := s.Get(k); err == nil {
 			live++
-			mem += c + int64(len(k)) + int64(len(v))
+			mem += feox.Charge(len(k), len(v))
 		}
 	}
 	if n := len(allKeys(s)); n != live || s.Len() != live || s.Stats().Keys != int64(live) {

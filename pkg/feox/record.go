@@ -9,11 +9,6 @@ import (
 	"github.com/feoxdb/feox-go/pkg/cache"
 )
 
-// recordOverhead is the fixed number of bytes charged to MemoryUsage for every key beside its
-// key and value bytes: the record struct, the hash-map entry and bucket share, and the ordered
-// index entry.
-const recordOverhead = 128
-
 // cell is a key's slot in both indexes: its key's bytes and its newest record.
 type cell = index.Cell[record]
 
@@ -121,19 +116,6 @@ func (r *record) handle() *cache.Handle[*record] {
 // isDurable reports whether the version is on disk.
 func (r *record) isDurable() bool { return r.x != nil && r.x.durable.Load() }
 
-// charge is the number of bytes r's value charges to MemoryUsage; its key's are charged
-// once per key (keyCharge).
-func (r *record) charge() int64 {
-	if r == nil || r.dead || r.stub {
-		return 0
-	}
-	return int64(r.vlen)
-}
-
-// keyCharge is the number of bytes a present key of klen bytes charges to MemoryUsage beside
-// its value.
-func keyCharge(klen int) int64 { return int64(klen) + recordOverhead }
-
 // newRecord returns an unpublished record holding a copy of value, with an extra when withX is
 // set. A small value shares one allocation with its record (and extra): the sizes on offer
 // fill Go's size classes, so at most 16 bytes of one go unused. A larger one gets a buffer of
@@ -179,11 +161,7 @@ func republished(r *record, withX bool) *record {
 // bare returns a new record without a value buffer, with an extra when withX is set.
 func bare(withX bool) *record {
 	if withX {
-		// Not a recordX[struct{}]: a zero-size last field gets padded, to 136 bytes here.
-		p := new(struct {
-			record
-			x extra
-		})
+		p := new(recordXBare)
 		p.record.x = &p.x
 		return &p.record
 	}
@@ -214,6 +192,13 @@ type recordX[B any] struct {
 	record
 	x   extra
 	buf B
+}
+
+// recordXBare is a record and its extra without a value buffer. Not a recordX[struct{}]: a
+// zero-size last field gets padded, to 136 bytes here.
+type recordXBare struct {
+	record
+	x extra
 }
 
 // recordAlloc is one single allocation of a record and a value buffer of up to max bytes.

@@ -2,20 +2,12 @@ package feox
 
 import (
 	"runtime"
-	"slices"
 	"testing"
 	"unsafe"
 )
 
-// sizeClasses are Go's malloc size classes up to 1 KiB (runtime/sizeclasses.go).
-var sizeClasses = []int{8, 16, 24, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224,
-	240, 256, 288, 320, 352, 384, 416, 448, 480, 512, 576, 640, 704, 768, 896, 1024}
-
-// sizeClass returns the size class an allocation of n bytes (0 < n <= 1024) takes.
-func sizeClass(n int) int {
-	i, _ := slices.BinarySearch(sizeClasses, n)
-	return sizeClasses[i]
-}
+// sizeClass returns the size class an allocation of n bytes takes.
+func sizeClass(n int) int { return int(heapSize(n)) }
 
 // TestRecordAllocs_FillSizeClasses ensures each single allocation of a record and its value
 // (newRecord) is exactly one of Go's malloc size classes, so that none of it is wasted, and that
@@ -48,7 +40,8 @@ func TestRecordAllocs_FillSizeClasses(t *testing.T) {
 }
 
 // TestNewRecord_Sizes ensures newRecord takes, for each length of value, the smallest
-// allocation its sizes offer: the heap bytes a record costs, measured over many records.
+// allocation its sizes offer, and that recordBytes, which MemoryUsage counts, says so: the heap
+// bytes a record costs, measured over many records.
 func TestNewRecord_Sizes(t *testing.T) {
 	header, headerX := int(unsafe.Sizeof(record{})), int(unsafe.Offsetof(recordX[struct{}]{}.buf))
 	for _, withX := range []bool{false, true} {
@@ -78,6 +71,9 @@ func TestNewRecord_Sizes(t *testing.T) {
 			// Size classes here are 16 bytes apart or more: anything within 8 of want is it.
 			if got := int(after.TotalAlloc-before.TotalAlloc) / count; got < want-8 || got > want+8 {
 				t.Errorf("withX=%v: a record of a %d-byte value takes %d heap bytes, want %d", withX, n, got, want)
+			}
+			if got := recordBytes(n, withX); got != int64(want) {
+				t.Errorf("withX=%v: recordBytes(%d) = %d, want %d", withX, n, got, want)
 			}
 			for _, r := range keep {
 				if int(r.vlen) != n || string(r.value()) != string(value) || (r.x != nil) != withX {

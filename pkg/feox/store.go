@@ -225,8 +225,9 @@ func (s *Store) Len() int {
 	return int(max(s.keys.Value(), 0))
 }
 
-// MemoryUsage returns the bytes held in memory by keys, values and index entries, counted as
-// key length + value length + a fixed per-key overhead.
+// MemoryUsage returns the bytes of heap the store holds for its keys, values and index entries:
+// each allocation counted at the size Go's allocator gives it, the two indexes' shares per key
+// as averages. The garbage collector's headroom is not counted (docs/TUNING.md, MaxMemory).
 func (s *Store) MemoryUsage() int64 {
 	if s.closed.Load() {
 		return 0

@@ -173,7 +173,6 @@ func TestStore_Timestamp_DeleteNoTombstone(t *testing.T) {
 // clock: an explicit future timestamp that was refused does not make later automatic
 // timestamps jump past it.
 func TestStore_Timestamp_FailedWritesKeepClock(t *testing.T) {
-	c := recordOverhead(t)
 	failures := []struct {
 		name string
 		call func(s *feox.Store, k []byte, ts uint64) error
@@ -193,7 +192,7 @@ func TestStore_Timestamp_FailedWritesKeepClock(t *testing.T) {
 	}
 	for _, f := range failures {
 		t.Run(f.name, func(t *testing.T) {
-			s := openStore(t, feox.Options{MaxMemory: c + 1 + 8})
+			s := openStore(t, feox.Options{MaxMemory: feox.Charge(1, 8)})
 			k := []byte("k")
 			future := wallNs() + uint64(time.Hour)
 			if err := f.call(s, k, future); !errors.Is(err, f.want) {
@@ -429,7 +428,6 @@ func TestStore_Timestamp_DeleteOvertakesInsert(t *testing.T) {
 // other keys in flight, that a delete never leaves a tombstone visible to reads, Len or
 // MemoryUsage, and that re-creating the key with a lower timestamp succeeds at once.
 func TestStore_Timestamp_DeleteThenInsertSequential(t *testing.T) {
-	c := recordOverhead(t)
 	s := openStore(t, feox.Options{})
 	stop := make(chan struct{})
 	var bg sync.WaitGroup
@@ -474,7 +472,7 @@ func TestStore_Timestamp_DeleteThenInsertSequential(t *testing.T) {
 	if s.Len() != 2 {
 		t.Errorf("Len = %d, want 2 (the background keys)", s.Len())
 	}
-	if got, want := s.MemoryUsage(), 2*(c+3+8); got != want {
+	if got, want := s.MemoryUsage(), 2*feox.Charge(3, 8); got != want {
 		t.Errorf("MemoryUsage = %d, want %d: deleted keys are still charged", got, want)
 	}
 }

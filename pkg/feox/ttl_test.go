@@ -299,7 +299,6 @@ func TestStore_Expired_InvisibleAtOnce(t *testing.T) {
 // extra slack for loaded CI machines).
 func TestStore_Sweep_LenFollows(t *testing.T) {
 	const interval = 20 * time.Millisecond
-	c := recordOverhead(t)
 	s := openStore(t, feox.Options{TTLSweepInterval: interval})
 	// More keys than one sweep round takes, so that the sweep works through a backlog.
 	const expiring, staying = 5000, 10
@@ -321,7 +320,7 @@ func TestStore_Sweep_LenFollows(t *testing.T) {
 	if st.Keys != staying || st.Expired != expiring {
 		t.Errorf("Stats.Keys = %d, Stats.Expired = %d; want %d, %d", st.Keys, st.Expired, staying, expiring)
 	}
-	if got, want := s.MemoryUsage(), staying*(c+5+2); got != want {
+	if got, want := s.MemoryUsage(), staying*feox.Charge(5, 2); got != want {
 		t.Errorf("MemoryUsage = %d after the sweep, want %d", got, want)
 	}
 	if st.Deletes != 0 {

@@ -46,7 +46,7 @@ func (s *Store) admit(r *record, victims []*record) []*record {
 	if s.opts.DisableCache {
 		return append(victims, r)
 	}
-	s.cache.AdmitHandle(&r.x.ce, r, int64(r.vlen))
+	s.cache.AdmitHandle(&r.x.ce, r, cacheCharge(r.vlen))
 	r.x.ch.Store(&r.x.ce)
 	return victims
 }
@@ -107,7 +107,7 @@ func (s *Store) stubOut(r *record) {
 		return kc
 	})
 	if done {
-		s.mem.Add(-int64(r.vlen))
+		s.mem.Add(st.charge() - r.charge())
 		s.stats.evictions.Inc()
 	}
 }
@@ -127,7 +127,7 @@ func (s *Store) readBack(key string, st *record) (*record, []byte, error) {
 		return st, v, nil // every read goes to disk
 	}
 	r := residentOf(st, v)
-	s.cache.AdmitHandle(&r.x.ce, r, int64(r.vlen))
+	s.cache.AdmitHandle(&r.x.ce, r, cacheCharge(r.vlen))
 	r.x.ch.Store(&r.x.ce)
 	done := false
 	c := st.x.cell
@@ -142,7 +142,7 @@ func (s *Store) readBack(key string, st *record) (*record, []byte, error) {
 		s.cache.Remove(&r.x.ce)
 		return st, v, nil
 	}
-	s.mem.Add(int64(r.vlen))
+	s.mem.Add(r.charge() - st.charge())
 	if s.cache.NeedsEvict() {
 		s.evictRound() // bound the overshoot on the reader's (already slow) path
 		s.kickEvict()  // and let the background goroutine finish the job
