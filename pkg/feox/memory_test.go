@@ -83,7 +83,10 @@ func TestStore_MaxMemory(t *testing.T) {
 		{"InsertIfAbsent", func() error { _, err := s.InsertIfAbsent([]byte("n"), nil); return err }},
 		{"Increment of a new key", func() error { _, err := s.Increment([]byte("n"), 1); return err }},
 		{"Insert growing a value", func() error { _, err := s.Insert([]byte("k0"), []byte("0123456789ABCDEFGHIJ0123456789")); return err }},
-		{"InsertWithTimestamp growing a value", func() error { _, err := s.InsertWithTimestamp([]byte("k0"), []byte("0123456789ABCDEFGHIJ0123456789"), 0); return err }},
+		{"InsertWithTimestamp growing a value", func() error {
+			_, err := s.InsertWithTimestamp([]byte("k0"), []byte("0123456789ABCDEFGHIJ0123456789"), 0)
+			return err
+		}},
 		{"CompareAndSwap growing a value", func() error {
 			_, err := s.CompareAndSwap([]byte("k1"), []byte("0123456789"), []byte("0123456789ABCDEFGHIJ0123456789"))
 			return err
