@@ -221,7 +221,7 @@ func (s *Store) deleteVersion(c *cell, shard int, old *record, ts, seq uint64, i
 			tomb.x.guardTs, tomb.x.guardSeq = max(ts, old.guardTs()), seq
 		}
 		if s.df != nil {
-			tomb.x.cell, tomb.x.pl, tomb.x.prev = c, datafile.NewPlace(old.x.pl, true), old
+			tomb.x.cell, tomb.x.pl, tomb.x.prev = c, datafile.NewPlace(old.place(), true), old
 		}
 	}
 	var ref any
@@ -340,5 +340,5 @@ func placeOf(old *record) *datafile.Place {
 	if old == nil {
 		return nil
 	}
-	return old.x.pl
+	return old.place()
 }

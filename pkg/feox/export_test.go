@@ -52,10 +52,10 @@ func (s *Store) Resident(key []byte) bool {
 // DiskOffset returns the file offset of the record of key's newest version, or -1.
 func (s *Store) DiskOffset(key []byte) int64 {
 	r := s.lookup(key)
-	if r == nil || r.x == nil || r.x.pl == nil {
+	if r == nil || r.place() == nil {
 		return -1
 	}
-	l, ok := r.x.pl.Loc()
+	l, ok := r.place().Loc()
 	if !ok {
 		return -1
 	}

@@ -82,7 +82,7 @@ type fileIndex struct{ s *Store }
 // Newest returns the place of key's newest version in the hash index.
 func (x fileIndex) Newest(key string) *datafile.Place {
 	if r := x.s.hash.Load(key); r != nil {
-		return r.x.pl
+		return r.place()
 	}
 	return nil
 }
@@ -121,9 +121,9 @@ type rebuild struct {
 	// cache has room (first come, first kept), the rest start as stubs and are read back on
 	// demand. The cache admits them only later, in Add, so its own count lags behind.
 	kept int64
-	// met lists every version that won when Add met it, in file order (a newer one may beat
-	// it later); deletions counts the deletion records finish kept.
-	met       []*record
+	// met lists every version that won when Add met it, with its key's cell, in file order (a
+	// newer one may beat it later); deletions counts the deletion records finish kept.
+	met       []version
 	deletions int
 }
 
@@ -132,62 +132,71 @@ type rebuild struct {
 func (rb *rebuild) Expect(n int64) {
 	n = min(n, maxPresize)
 	rb.s.hash = index.NewHash[record](int(n))
-	rb.met = make([]*record, 0, n)
+	rb.met = make([]version, 0, n)
 }
 
 // maxPresize bounds the entries Expect sizes the hash index for up front.
 const maxPresize = 1 << 26
 
-// Build makes the version of the record r found at pl (the scanning goroutine), with a new
-// cell holding its key: Add keeps the cell if the key has none yet.
+// Build makes the version of the record r found at pl (the scanning goroutine) and returns it
+// in a new cell holding its key: Add keeps the cell if the key has none yet.
 func (rb *rebuild) Build(f *disk.FoundPacked, pl *datafile.Place) any {
 	s, r := rb.s, &f.Record
 	var rec *record
-	if s.opts.DisableCache || rb.kept+cacheCharge(uint32(len(r.Value))) > s.cache.LowWatermark() {
-		rec = newRecord(nil, true)
-		rec.stub, rec.vlen = true, uint32(len(r.Value))
-	} else {
+	switch {
+	case !s.opts.DisableCache && rb.kept+cacheCharge(uint32(len(r.Value))) <= s.cache.LowWatermark():
 		rec = newRecord(r.Value, true)
 		rb.kept += cacheCharge(uint32(len(r.Value)))
+	case r.Expiry == 0:
+		rec = &record{val: unsafe.Pointer(pl), stub: true} // a stub holds its place itself
+	default:
+		rec = bare(true)
+		rec.stub = true
 	}
-	rec.ts, rec.seq, rec.x.expiry = r.TS, r.Seq, r.Expiry
+	rec.ts, rec.seq, rec.vlen = r.TS, r.Seq, uint32(len(r.Value))
 	rec.dead = pl.Dead()
-	rec.x.pl = pl
-	rec.x.cell = s.hash.NewCell(unsafe.String(unsafe.SliceData(r.Key), len(r.Key))) // NewCell copies it
-	return rec
+	if rec.x != nil {
+		rec.x.expiry, rec.x.pl = r.Expiry, pl
+		rec.x.durable.Store(true)
+	}
+	c := s.hash.NewCell(unsafe.String(unsafe.SliceData(r.Key), len(r.Key))) // NewCell copies it
+	c.Store(rec)
+	return c
 }
 
-// Add resolves v against the version of its key met before: the larger sequence number wins.
+// Add resolves v, a cell from Build, against the version of its key met before: the larger
+// sequence number wins.
 func (rb *rebuild) Add(v any) (winner, loser *datafile.Place) {
-	s, rec := rb.s, v.(*record)
+	s, c := rb.s, v.(*cell)
+	rec := c.Load()
 	var prev *record
 	older := false
-	s.hash.Compute(rec.x.cell.Key(), func(c *cell) *cell {
-		if c == nil { // most keys are met once
-			rec.x.cell.Store(rec)
-			return rec.x.cell
-		}
-		if prev = c.Load(); rec.seq <= prev.seq {
-			older = true
+	s.hash.Compute(c.Key(), func(kc *cell) *cell {
+		if kc == nil { // most keys are met once
 			return c
 		}
-		rec.x.cell = c
-		c.Store(rec)
-		return c
+		if prev = kc.Load(); rec.seq <= prev.seq {
+			older = true
+			return kc
+		}
+		c = kc
+		kc.Store(rec)
+		return kc
 	})
 	if older {
-		return prev.x.pl, rec.x.pl // an older copy
+		return prev.place(), rec.place() // an older copy
 	}
 	if prev != nil {
 		s.cache.Remove(prev.handle())
 	}
 	if !rec.stub && !rec.dead {
+		rec.x.cell = c
 		s.cache.AdmitHandle(&rec.x.ce, rec, cacheCharge(rec.vlen))
 		rec.x.ch.Store(&rec.x.ce)
 	}
-	rb.met = append(rb.met, rec)
+	rb.met = append(rb.met, version{c, rec})
 	if prev != nil {
-		return rec.x.pl, prev.x.pl
+		return rec.place(), prev.place()
 	}
 	return nil, nil
 }
@@ -200,28 +209,30 @@ func (rb *rebuild) finish() {
 	now := wallNow()
 	var maxSeq uint64
 	cells := make([]*cell, 0, len(rb.met))
-	for _, r := range rb.met {
-		if r.x.pl.Superseded() {
+	for _, m := range rb.met {
+		c, r := m.c, m.r
+		if r.place().Superseded() {
 			continue // a newer version of the key won
 		}
 		maxSeq = max(maxSeq, r.seq)
-		c := r.x.cell
-		if r.dead || (r.x.expiry != 0 && now >= r.x.expiry) {
+		if r.dead || (r.expiry() != 0 && now >= r.expiry()) {
 			s.hash.Compute(c.Key(), func(*cell) *cell { c.Store(nil); return nil })
 			s.cache.Remove(r.handle())
-			if s.df.Keep(c.Key(), r.x.pl) {
+			if s.df.Keep(c.Key(), r.place()) {
 				rb.deletions++
 			}
 			continue
 		}
-		r.x.durable.Store(true)
-		s.df.Count(r.x.pl)
+		if r.x != nil {
+			r.x.durable.Store(true)
+		}
+		s.df.Count(r.place())
 		cells = append(cells, c)
 		s.keys.Inc()
 		s.mem.Add(r.charge() + s.keyCharge(len(c.Key())))
 		s.keyMem.Add(s.keyCharge(len(c.Key())))
-		if r.x.expiry != 0 {
-			s.ttl.update(c.Key(), 0, r.x.expiry)
+		if r.expiry() != 0 {
+			s.ttl.update(c.Key(), 0, r.expiry())
 		}
 	}
 	// Point operations need only the hash index: the ordered one, which takes about as long to

@@ -48,15 +48,16 @@ func (r *record) charge() int64 {
 	case r == nil || r.dead:
 		return 0
 	case r.stub:
-		return recordBytes(0, true)
+		return recordBytes(0, r.x != nil)
 	}
 	return recordBytes(int(r.vlen), r.x != nil)
 }
 
 // cacheCharge is what the cache counts for a resident value: what evicting it frees (the
-// record with its value, less the stub that replaces it) and its slot in the cache's ring.
+// record with its value, less the stub that replaces it: one without an extra, as most are)
+// and its slot in the cache's ring.
 func cacheCharge(vlen uint32) int64 {
-	return recordBytes(int(vlen), true) + ringSlot - recordBytes(0, true)
+	return recordBytes(int(vlen), true) + ringSlot - recordBytes(0, false)
 }
 
 // recordBytes returns the heap bytes newRecord takes for a value of n bytes.

@@ -27,7 +27,8 @@ type record struct {
 	seq uint64
 	// val points at the value's first byte: the buffer that follows the record in its
 	// allocation, a separate buffer for a large value, or another version's value when a version
-	// republishes it. nil for an empty value and for a stub. Never modified after publication.
+	// republishes it; nil for an empty value. A stub without an extra holds its place in the
+	// data file here instead (see place). Never modified after publication.
 	val unsafe.Pointer
 	// vlen is the value's length, kept for stubs too.
 	vlen uint32
@@ -36,7 +37,8 @@ type record struct {
 	// until the deletion is durable.
 	dead bool
 	// stub marks a version whose value is not in memory (persistent mode, evicted by the
-	// cache): the value is read back from disk (see values.go).
+	// cache): the value is read back from disk (see values.go). A stub is durable, and has an
+	// extra only when it needs an expiry or guards.
 	stub bool
 	// x holds the version's rare fields; nil when it needs none.
 	x *extra
@@ -54,7 +56,8 @@ type extra struct {
 
 	// The rest serves persistent stores (and stores with a write pipeline) only.
 
-	// cell is the version's key's cell, through which the cache's eviction finds the key.
+	// cell is the version's key's cell, through which the cache's eviction finds the key; nil
+	// in a stub (the cache holds no stub).
 	cell *cell
 	// pl is the version's place in the data file, made when the version is, before it is
 	// published, and shared with the stub and resident copies that later stand for the same
@@ -76,12 +79,23 @@ type extra struct {
 
 // Place returns the version's place in the data file: a record is the Ref of its pipeline
 // entry, and the data file finds the place through it.
-func (r *record) Place() *datafile.Place { return r.x.pl }
+func (r *record) Place() *datafile.Place { return r.place() }
+
+// place returns the version's place in the data file; nil in a memory-only store.
+func (r *record) place() *datafile.Place {
+	switch {
+	case r.x != nil:
+		return r.x.pl
+	case r.stub:
+		return (*datafile.Place)(r.val)
+	}
+	return nil
+}
 
 // value returns the version's value; the caller must not modify it. Empty (not nil) for an
 // empty value and for a stub.
 func (r *record) value() []byte {
-	if r.val == nil {
+	if r.val == nil || r.stub {
 		return []byte{} // no allocation: a zero-length literal points at the runtime's zero base
 	}
 	return unsafe.Slice((*byte)(r.val), r.vlen)
@@ -114,7 +128,7 @@ func (r *record) handle() *cache.Handle[*record] {
 }
 
 // isDurable reports whether the version is on disk.
-func (r *record) isDurable() bool { return r.x != nil && r.x.durable.Load() }
+func (r *record) isDurable() bool { return r.stub || (r.x != nil && r.x.durable.Load()) }
 
 // newRecord returns an unpublished record holding a copy of value, with an extra when withX is
 // set. A small value shares one allocation with its record (and extra): the sizes on offer

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"sync"
+	"unsafe"
 
 	"github.com/feoxdb/feox-go/internal/datafile"
 )
@@ -17,27 +18,33 @@ import (
 // the eviction keeps a valid value.
 
 // stubOf returns r's version without its value: what the key's cell holds once the value is
-// evicted, so that r (and its value) can be freed.
+// evicted, so that r (and its value) can be freed. A stub has no extra unless it needs an
+// expiry or guards: it holds its place itself.
 func stubOf(r *record) *record {
-	st := bare(true)
-	copyVersion(st, r)
-	st.vlen, st.stub = r.vlen, true
+	var st *record
+	if r.x.expiry == 0 && r.x.guardSeq == 0 {
+		st = new(record)
+		st.val = unsafe.Pointer(r.x.pl)
+	} else {
+		st = bare(true)
+		st.x.expiry, st.x.guardTs, st.x.guardSeq = r.x.expiry, r.x.guardTs, r.x.guardSeq
+		st.x.pl = r.x.pl
+		st.x.durable.Store(true)
+	}
+	st.ts, st.seq, st.vlen, st.stub = r.ts, r.seq, r.vlen, true
 	return st
 }
 
-// residentOf returns the stub's version with its value v back in memory.
-func residentOf(st *record, v []byte) *record {
+// residentOf returns the stub's version, of the key of cell c, with its value v back in memory.
+func residentOf(st *record, c *cell, v []byte) *record {
 	r := newRecord(v, true)
-	copyVersion(r, st)
+	r.ts, r.seq = st.ts, st.seq
+	if st.x != nil {
+		r.x.expiry, r.x.guardTs, r.x.guardSeq = st.x.expiry, st.x.guardTs, st.x.guardSeq
+	}
+	r.x.cell, r.x.pl = c, st.place()
+	r.x.durable.Store(true)
 	return r
-}
-
-// copyVersion makes to, a new record with an extra, stand for the durable version from.
-func copyVersion(to, from *record) {
-	to.ts, to.seq = from.ts, from.seq
-	to.x.expiry, to.x.guardTs, to.x.guardSeq = from.x.expiry, from.x.guardTs, from.x.guardSeq
-	to.x.cell, to.x.pl = from.x.cell, from.x.pl
-	to.x.durable.Store(true)
 }
 
 // admit hands a durable version's value to the cache; with DisableCache it evicts it at once.
@@ -57,7 +64,7 @@ func (s *Store) admit(r *record, victims []*record) []*record {
 // the walk ends there: that version's link was cleared when it became durable. Complete stage
 // of r's shard only.
 func (s *Store) dropReplaced(r *record) {
-	for p := r.x.prev; p != nil; p = p.x.prev {
+	for p := r.x.prev; p != nil && p.x != nil; p = p.x.prev { // a stub has neither link nor value
 		if h := p.x.ch.Load(); h != nil {
 			s.cache.Remove(h)
 		}
@@ -126,11 +133,14 @@ func (s *Store) readBack(key string, st *record) (*record, []byte, error) {
 	if s.opts.DisableCache {
 		return st, v, nil // every read goes to disk
 	}
-	r := residentOf(st, v)
+	c := s.hash.Cell(key)
+	if c == nil {
+		return st, v, nil // the key has gone meanwhile
+	}
+	r := residentOf(st, c, v)
 	s.cache.AdmitHandle(&r.x.ce, r, cacheCharge(r.vlen))
 	r.x.ch.Store(&r.x.ce)
 	done := false
-	c := st.x.cell
 	s.hash.Compute(c.Key(), func(kc *cell) *cell {
 		if kc == c && c.Load() == st {
 			done = true
@@ -196,21 +206,21 @@ func (s *Store) valueOf(key string, r *record) (cur *record, v []byte, fresh boo
 	}
 }
 
-// valueLocked returns the value of cur, the newest record of its key, from inside the key's
+// valueLocked returns the value of cur, the newest record of key, from inside the key's
 // critical section (so cur cannot be replaced meanwhile); it reads a stub's value from disk
 // without publishing a resident copy.
-func (s *Store) valueLocked(cur *record) ([]byte, error) {
+func (s *Store) valueLocked(key []byte, cur *record) ([]byte, error) {
 	if !cur.stub {
 		return cur.value(), nil
 	}
 	s.stats.diskReads.Inc()
-	return s.readValue(cur.x.cell.Key(), cur)
+	return s.readValue(keyString(key), cur)
 }
 
 // readValue reads the value of r's version of key back from the data file and verifies it (see
 // datafile.File.ReadValue); a failed verification wraps ErrCorrupted.
 func (s *Store) readValue(key string, r *record) ([]byte, error) {
-	v, err := s.df.ReadValue(r.x.pl, datafile.Version{Key: key, TS: r.ts, Seq: r.seq, ValueLen: int(r.vlen)})
+	v, err := s.df.ReadValue(r.place(), datafile.Version{Key: key, TS: r.ts, Seq: r.seq, ValueLen: int(r.vlen)})
 	return v, fileErr(err)
 }
 

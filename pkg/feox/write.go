@@ -145,7 +145,7 @@ func (s *Store) CompareAndSwap(key, expected, value []byte) (bool, error) {
 		if cur == nil {
 			return decision{noop: true}, nil
 		}
-		v, err := s.valueLocked(cur)
+		v, err := s.valueLocked(key, cur)
 		if err != nil {
 			return decision{}, err
 		}
@@ -185,7 +185,7 @@ func (s *Store) Increment(key []byte, delta int64) (int64, error) {
 		if cur.vlen != 8 {
 			return decision{}, ErrNotCounter
 		}
-		old, err := s.valueLocked(cur)
+		old, err := s.valueLocked(key, cur)
 		if err != nil {
 			return decision{}, err
 		}
@@ -214,7 +214,7 @@ func (s *Store) UpdateTTL(key []byte, ttl time.Duration) error {
 		if cur == nil {
 			return decision{}, ErrNotFound
 		}
-		return s.republish(cur, expiryAt(now, ttl))
+		return s.republish(key, cur, expiryAt(now, ttl))
 	})
 	return err
 }
@@ -232,19 +232,19 @@ func (s *Store) Persist(key []byte) error {
 		case cur.expiry() == 0:
 			return decision{noop: true}, nil
 		}
-		return s.republish(cur, 0)
+		return s.republish(key, cur, 0)
 	})
 	return err
 }
 
-// republish decides a new version of cur's key with cur's value and the given expiry: the same
+// republish decides a new version of key with cur's value and the given expiry: the same
 // buffer when the value is in memory, a new record holding the value read back from disk when
 // cur is a stub.
-func (s *Store) republish(cur *record, expiry int64) (decision, error) {
+func (s *Store) republish(key []byte, cur *record, expiry int64) (decision, error) {
 	if !cur.stub {
 		return decision{same: cur, expiry: expiry}, nil
 	}
-	v, err := s.valueLocked(cur)
+	v, err := s.valueLocked(key, cur)
 	if err != nil {
 		return decision{}, err
 	}
