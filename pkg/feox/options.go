@@ -69,8 +69,11 @@ type Options struct {
 	// FileSize bytes (rounded up to 4 KiB, at least 1 MiB) and at most 1 MiB + 64 KiB more,
 	// since its data area is whole 1 MiB segments. The file grows when full.
 	FileSize int64
-	// MaxMemory bounds the memory held by keys, values and index (default 4 GiB). A memory-only
-	// store refuses writes past it with ErrOutOfMemory.
+	// MaxMemory bounds the memory held by keys, values and index (default 4 GiB), as
+	// MemoryUsage counts it: the live heap of the store's data, not the garbage collector's
+	// headroom above it (docs/TUNING.md). A memory-only store refuses writes past it with
+	// ErrOutOfMemory; a persistent one evicts durable values past it and refuses new keys once
+	// the keys alone would pass it.
 	MaxMemory int64
 	// DisableCache keeps no values in memory after they are on disk (persistent mode).
 	DisableCache bool
