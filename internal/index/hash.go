@@ -71,7 +71,10 @@ const (
 	slotsBody = 0x007f7f7f7f7f7f7f // the low seven bits of each slot byte
 )
 
-// bucket is one cache line of the table.
+// bucket is one cache line of the table. A table larger than 32 KiB is a large allocation,
+// which starts on a page, so each bucket is one aligned line; a table of 16 to 256 buckets
+// starts 8 bytes into its allocation, after the allocator's header, and so straddles lines,
+// but at most 16 KiB it stays in the processor's caches.
 type bucket[V any] struct {
 	meta  atomic.Uint64
 	slots [bucketSlots]atomic.Pointer[Cell[V]]
@@ -151,11 +154,13 @@ func (m *Hash[V]) NewCell(key string) *Cell[V] {
 
 // Cell returns the cell of key, or nil if key has none. It takes no lock.
 func (m *Hash[V]) Cell(key string) *Cell[V] {
+	// Loading the table pointer makes every slot the resize that published it wrote visible.
 	return m.table.Load().find(key, uint32(maphash.String(m.seed, key)))
 }
 
 // Load returns the current value of key, or nil if key has no cell. It takes no lock.
 func (m *Hash[V]) Load(key string) *V {
+	// As in Cell; the cell's value is then loaded atomically, whole (Cell.Load).
 	if c := m.table.Load().find(key, uint32(maphash.String(m.seed, key))); c != nil {
 		return c.Load()
 	}
