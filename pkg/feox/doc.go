@@ -4,9 +4,10 @@
 //
 // # Reads and writes
 //
-// Every key maps to an immutable record (value, timestamp, expiry) in a concurrent hash map.
-// A read loads the record without taking any lock. A write publishes a new record inside the
-// hash map's per-bucket critical section, so writes of one key are atomic and ordered while
+// Every key has a cell, holding its bytes and its newest immutable record (value, timestamp,
+// expiry), which a lock-free hash index and an ordered index share. A read loads the record
+// without taking any lock. A write publishes a new record inside the hash index's per-key
+// critical section, so writes of one key are atomic and ordered while
 // writes of different keys proceed in parallel; no operation takes a store-wide lock. The
 // creation or deletion of a key is logged for the ordered index behind Range and Scan inside the
 // same critical section, and the log is applied before any Range or Scan that starts later
