@@ -347,6 +347,25 @@ func BenchmarkRange100(b *testing.B) {
 	})
 }
 
+// BenchmarkScan100 measures a streaming Scan that stops after benchRangeLen pairs, as the
+// comparison's scan workload does.
+func BenchmarkScan100(b *testing.B) {
+	d := fixture(b)
+	modes(b, func(b *testing.B, p bool) {
+		run(b, p, func(i int) {
+			n := 0
+			for range d.store.Scan(d.keys[d.seq[i&(benchSeqLen-1)]], nil) {
+				if n++; n == benchRangeLen {
+					break
+				}
+			}
+			if n == 0 {
+				b.Fatal("empty scan")
+			}
+		})
+	})
+}
+
 // churnFixture is a fresh store and baselines preloaded with the shared keys, for benchmarks
 // that create and delete keys.
 func churnStore(b *testing.B, d *benchData) (*feox.Store, *xsync.Map[string, []byte]) {

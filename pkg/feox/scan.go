@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"iter"
+	"runtime"
+	"unsafe"
 )
 
 // scanChunk is how many keys a Range or Scan copies out of the ordered index per visit; the
@@ -37,12 +39,14 @@ func rangeBounds(start, end []byte) (bounds, error) {
 // loaded without a second lookup.
 func (s *Store) each(b bounds, fn func(c *cell, r *record) bool) {
 	cells := make([]*cell, 0, scanChunk)
+	recs := make([]*record, 0, scanChunk)
 	from, after := b.from, b.after
 	for {
 		cells = s.ordered.Collect(cells[:0], from, after, b.to, b.toOpen, scanChunk)
+		recs = prefetch(recs[:0], cells)
 		now := wallNow()
 		for _, c := range cells {
-			r := c.Load()
+			r := c.Load() // again: the loop body may have changed the key (now in cache)
 			if r == nil || !r.liveAt(now) {
 				continue // deleted (or expired) since the chunk was collected
 			}
@@ -55,6 +59,24 @@ func (s *Store) each(b bounds, fn func(c *cell, r *record) bool) {
 		}
 		from, after = cells[len(cells)-1].Key(), true
 	}
+}
+
+// prefetch appends to recs the record of each cell, and reads the first and last bytes of
+// each record's value, so that the cache misses of a whole chunk overlap: a chunk's cells and
+// records lie scattered across the heap, and visited one by one each pair would wait for its
+// misses in turn. It returns recs.
+func prefetch(recs []*record, cells []*cell) []*record {
+	for _, c := range cells {
+		recs = append(recs, c.Load()) // independent loads: the processor has many in flight
+	}
+	var sum uint64
+	for _, r := range recs {
+		if r != nil && !r.stub && r.vlen > 0 {
+			sum += r.ts + uint64(*(*byte)(r.val)) + uint64(*(*byte)(unsafe.Add(r.val, r.vlen-1)))
+		}
+	}
+	runtime.KeepAlive(sum) // keeps the reads from being optimised away
+	return recs
 }
 
 // version is a key's cell with the record a scan found in it.
@@ -134,7 +156,6 @@ func (s *Store) Scan(start, end []byte) iter.Seq2[[]byte, []byte] {
 	}
 	s.stats.ranges.Inc()
 	return func(yield func([]byte, []byte) bool) {
-		var kbuf, vbuf []byte
 		s.each(b, func(c *cell, r *record) bool {
 			if s.closed.Load() {
 				return false
@@ -152,9 +173,10 @@ func (s *Store) Scan(start, end []byte) iter.Seq2[[]byte, []byte] {
 					return true
 				}
 			}
-			kbuf = append(kbuf[:0], c.Key()...)
-			vbuf = append(vbuf[:0], v...)
-			return yield(kbuf, vbuf)
+			// The key's bytes and a resident value are immutable: they are yielded in place,
+			// capacity capped so that an append by the caller copies.
+			k := c.Key()
+			return yield(unsafe.Slice(unsafe.StringData(k), len(k))[:len(k):len(k)], v[:len(v):len(v)])
 		})
 	}
 }
