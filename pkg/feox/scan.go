@@ -61,18 +61,24 @@ func (s *Store) each(b bounds, fn func(c *cell, r *record) bool) {
 	}
 }
 
-// prefetch appends to recs the record of each cell, and reads the first and last bytes of
-// each record's value, so that the cache misses of a whole chunk overlap: a chunk's cells and
+// prefetch appends to recs the record of each cell, and reads each record's cache handle and
+// the first and last bytes of its value, so that the cache misses of a whole chunk overlap: a chunk's cells and
 // records lie scattered across the heap, and visited one by one each pair would wait for its
 // misses in turn. It returns recs.
 func prefetch(recs []*record, cells []*cell) []*record {
 	for _, c := range cells {
 		recs = append(recs, c.Load()) // independent loads: the processor has many in flight
 	}
-	var sum uint64
+	var sum uintptr
 	for _, r := range recs {
-		if r != nil && !r.stub && r.vlen > 0 {
-			sum += r.ts + uint64(*(*byte)(r.val)) + uint64(*(*byte)(unsafe.Add(r.val, r.vlen-1)))
+		if r == nil {
+			continue
+		}
+		if r.x != nil { // the cache handle the visit touches, on the record's second line
+			sum += uintptr(unsafe.Pointer(r.x.ch.Load()))
+		}
+		if !r.stub && r.vlen > 0 {
+			sum += uintptr(*(*byte)(r.val)) + uintptr(*(*byte)(unsafe.Add(r.val, r.vlen-1)))
 		}
 	}
 	runtime.KeepAlive(sum) // keeps the reads from being optimised away
