@@ -44,10 +44,17 @@ type record struct {
 	x *extra
 }
 
-// extra is the part of a record that most versions of a memory-only store do without.
+// extra is the part of a record that most versions of a memory-only store do without. Its
+// first fields share the record's first cache line (40 bytes of record, then expiry, ch and the
+// head of ce): a read or a scan's visit checks the expiry and touches the cache entry there.
 type extra struct {
 	// expiry is the wall-clock instant (Unix nanoseconds) at which the key expires; 0 = never.
 	expiry int64
+	// ch points to ce once the version is durable and resident; nil otherwise.
+	ch atomic.Pointer[cache.Handle[*record]]
+	// ce is the version's cache entry (see ch), kept with the record so that a read's touch of
+	// the entry hits memory it has just loaded and admission allocates nothing.
+	ce cache.Handle[*record]
 	// guardTs and guardSeq remember the newest delete that an explicit-timestamp write in flight
 	// when it happened must beat: such a write whose start precedes guardSeq and whose timestamp is
 	// not above guardTs fails with ErrOlderTimestamp. guardSeq 0 means no guard.
@@ -68,11 +75,6 @@ type extra struct {
 	// Written before the version is enqueued; read and cleared only by the complete stage of
 	// the key's shard.
 	prev *record
-	// ce is the version's cache entry (see ch), kept with the record so that a read's touch of
-	// the entry hits memory it has just loaded and admission allocates nothing.
-	ce cache.Handle[*record]
-	// ch points to ce once the version is durable and resident; nil otherwise.
-	ch atomic.Pointer[cache.Handle[*record]]
 	// durable is set once the version is on disk (by the write pipeline's complete stage).
 	durable atomic.Bool
 }

@@ -9,8 +9,9 @@ import (
 )
 
 // scanChunk is how many keys a Range or Scan copies out of the ordered index per visit; the
-// index is locked only while one chunk is copied.
-const scanChunk = 64
+// index is locked only while one chunk is copied. Each chunk costs a seek down the B-tree (a
+// few cache misses per level), so a scan of 100 pairs seeks once.
+const scanChunk = 128
 
 // KV is a key and its value, as returned by Range. Both slices belong to the caller.
 type KV struct {
@@ -39,19 +40,22 @@ func rangeBounds(start, end []byte) (bounds, error) {
 // loaded without a second lookup.
 func (s *Store) each(b bounds, fn func(c *cell, r *record) bool) {
 	cells := make([]*cell, 0, scanChunk)
-	recs := make([]*record, 0, scanChunk)
+	recs := make([]*record, 0, prefetchBatch)
 	from, after := b.from, b.after
 	for {
 		cells = s.ordered.Collect(cells[:0], from, after, b.to, b.toOpen, scanChunk)
-		recs = prefetch(recs[:0], cells)
 		now := wallNow()
-		for _, c := range cells {
-			r := c.Load() // again: the loop body may have changed the key (now in cache)
-			if r == nil || !r.liveAt(now) {
-				continue // deleted (or expired) since the chunk was collected
-			}
-			if !fn(c, r) {
-				return
+		for lo := 0; lo < len(cells); lo += prefetchBatch {
+			batch := cells[lo:min(lo+prefetchBatch, len(cells))]
+			recs = prefetch(recs[:0], batch)
+			for _, c := range batch {
+				r := c.Load() // again: the loop body may have changed the key (now in cache)
+				if r == nil || !r.liveAt(now) {
+					continue // deleted (or expired) since the chunk was collected
+				}
+				if !fn(c, r) {
+					return
+				}
 			}
 		}
 		if len(cells) < scanChunk {
@@ -61,10 +65,15 @@ func (s *Store) each(b bounds, fn func(c *cell, r *record) bool) {
 	}
 }
 
+// prefetchBatch is how many of a chunk's keys a scan prefetches at once: enough misses in
+// flight to keep the processor's memory queues full, few enough that a scan which stops early
+// fetched little it did not use.
+const prefetchBatch = 32
+
 // prefetch appends to recs the record of each cell, and reads each record's cache handle and
-// the first and last bytes of its value, so that the cache misses of a whole chunk overlap: a chunk's cells and
-// records lie scattered across the heap, and visited one by one each pair would wait for its
-// misses in turn. It returns recs.
+// the first and last bytes of its value, so that the cache misses of a batch overlap: a chunk's
+// cells and records lie scattered across the heap, and visited one by one each pair would wait
+// for its misses in turn. It returns recs.
 func prefetch(recs []*record, cells []*cell) []*record {
 	for _, c := range cells {
 		recs = append(recs, c.Load()) // independent loads: the processor has many in flight
