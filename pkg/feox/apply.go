@@ -178,7 +178,7 @@ func (s *Store) putVersion(c *cell, shard int, old, cur *record, d decision,
 			x.prev = old
 		}
 	}
-	delta := next.charge() - old.charge()
+	delta := s.charge(next) - s.charge(old)
 	var keyCost int64
 	if !loaded || old.dead {
 		keyCost = s.keyCharge(len(c.Key()))
@@ -232,7 +232,7 @@ func (s *Store) deleteVersion(c *cell, shard int, old *record, ts, seq uint64, i
 		return nil, false
 	}
 	if !old.dead {
-		s.unreserve(old.charge()+s.keyCharge(len(k)), s.keyCharge(len(k)))
+		s.unreserve(s.charge(old)+s.keyCharge(len(k)), s.keyCharge(len(k)))
 		s.ordered.DeleteLater(c)
 		s.keys.Dec()
 	}

@@ -77,5 +77,5 @@ func (s *Store) ChargeOf(key []byte) int64 {
 	if r == nil || r.dead {
 		return 0
 	}
-	return s.keyCharge(len(key)) + r.charge()
+	return s.keyCharge(len(key)) + s.charge(r)
 }

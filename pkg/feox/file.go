@@ -229,7 +229,7 @@ func (rb *rebuild) finish() {
 		s.df.Count(r.place())
 		cells = append(cells, c)
 		s.keys.Inc()
-		s.mem.Add(r.charge() + s.keyCharge(len(c.Key())))
+		s.mem.Add(s.charge(r) + s.keyCharge(len(c.Key())))
 		s.keyMem.Add(s.keyCharge(len(c.Key())))
 		if r.expiry() != 0 {
 			s.ttl.update(c.Key(), 0, r.expiry())

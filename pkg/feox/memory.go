@@ -30,34 +30,42 @@ const (
 )
 
 // keyCharge is the number of bytes a present key of klen bytes charges to MemoryUsage beside
-// its version: its cell and its index shares, and in persistent mode its place.
+// its version: its cell and its index shares, and in persistent mode its place and the stub
+// that stands for its version when the value is not in memory (every key holds at least that
+// much, so it counts against MaxMemory with the key).
 func (s *Store) keyCharge(klen int) int64 {
 	cell, key := index.CellBytes(klen)
 	n := heapSize(cell) + heapSize(key) + hashShare + orderedShare
 	if s.df != nil {
-		n += heapSize(placeBytes)
+		n += heapSize(placeBytes) + stubBytes()
 	}
 	return n
 }
 
-// charge is the number of bytes r charges to MemoryUsage: the heap bytes of its allocation,
-// value included (a stub's without its value); nothing for a tombstone, which lasts only
-// until the background goroutine drops it. It depends only on fields that never change.
-func (r *record) charge() int64 {
+// stubBytes is the size of a stub without an extra, as newRecord allocates it.
+func stubBytes() int64 { return recordBytes(0, false) }
+
+// charge is the number of bytes r charges to MemoryUsage beside its key's charge: the heap bytes
+// of its allocation, value included, less in persistent mode the stub the key charges
+// already; nothing for a tombstone, which lasts only until the background goroutine drops it.
+// It depends only on fields of r that never change.
+func (s *Store) charge(r *record) int64 {
 	switch {
 	case r == nil || r.dead:
 		return 0
+	case s.df == nil:
+		return recordBytes(int(r.vlen), r.x != nil)
 	case r.stub:
-		return recordBytes(0, r.x != nil)
+		return recordBytes(0, r.x != nil) - stubBytes()
 	}
-	return recordBytes(int(r.vlen), r.x != nil)
+	return recordBytes(int(r.vlen), true) - stubBytes()
 }
 
 // cacheCharge is what the cache counts for a resident value: what evicting it frees (the
 // record with its value, less the stub that replaces it: one without an extra, as most are)
 // and its slot in the cache's ring.
 func cacheCharge(vlen uint32) int64 {
-	return recordBytes(int(vlen), true) + ringSlot - recordBytes(0, false)
+	return recordBytes(int(vlen), true) + ringSlot - stubBytes()
 }
 
 // recordBytes returns the heap bytes newRecord takes for a value of n bytes.

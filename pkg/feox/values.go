@@ -114,7 +114,7 @@ func (s *Store) stubOut(r *record) {
 		return kc
 	})
 	if done {
-		s.mem.Add(st.charge() - r.charge())
+		s.mem.Add(s.charge(st) - s.charge(r))
 		s.stats.evictions.Inc()
 	}
 }
@@ -152,7 +152,7 @@ func (s *Store) readBack(key string, st *record) (*record, []byte, error) {
 		s.cache.Remove(&r.x.ce)
 		return st, v, nil
 	}
-	s.mem.Add(r.charge() - st.charge())
+	s.mem.Add(s.charge(r) - s.charge(st))
 	if s.cache.NeedsEvict() {
 		s.evictRound() // bound the overshoot on the reader's (already slow) path
 		s.kickEvict()  // and let the background goroutine finish the job
