@@ -78,25 +78,9 @@ func BenchmarkHash_Load(b *testing.B) {
 					}
 				}
 				b.Run(fmt.Sprintf("keys=1M/hit=%v/par=%v/impl=%s", hit, par, impl), func(b *testing.B) {
-					b.ReportAllocs()
-					if !par {
-						i := 0
-						for b.Loop() {
-							if (load(keys[i&(benchKeys-1)]) != nil) != hit {
-								b.Fatal("wrong result")
-							}
-							i++
-						}
-						return
-					}
-					var start atomic.Int64
-					b.RunParallel(func(pb *testing.PB) {
-						i := int(start.Add(benchKeys / 8))
-						for pb.Next() {
-							if (load(keys[i&(benchKeys-1)]) != nil) != hit {
-								panic("wrong result")
-							}
-							i++
+					loop(b, par, func(i int) {
+						if (load(keys[i&(benchKeys-1)]) != nil) != hit {
+							panic("wrong result")
 						}
 					})
 				})
@@ -123,26 +107,32 @@ func BenchmarkHash_ComputeUpdate(b *testing.B) {
 				}
 			}
 			b.Run(fmt.Sprintf("keys=1M/par=%v/impl=%s", par, impl), func(b *testing.B) {
-				b.ReportAllocs()
-				if !par {
-					i := 0
-					for b.Loop() {
-						update(f.keys[i&(benchKeys-1)], &vals[i&1023])
-						i++
-					}
-					return
-				}
-				var start atomic.Int64
-				b.RunParallel(func(pb *testing.PB) {
-					i := int(start.Add(benchKeys / 8))
-					for pb.Next() {
-						update(f.keys[i&(benchKeys-1)], &vals[i&1023])
-						i++
-					}
-				})
+				loop(b, par, func(i int) { update(f.keys[i&(benchKeys-1)], &vals[i&1023]) })
 			})
 		}
 	}
+}
+
+// loop runs op(i) for i = 0, 1, ... b.N times, from one goroutine, or (par) from GOMAXPROCS
+// goroutines, each starting at its own eighth of the keys.
+func loop(b *testing.B, par bool, op func(i int)) {
+	b.ReportAllocs()
+	if !par {
+		i := 0
+		for b.Loop() {
+			op(i)
+			i++
+		}
+		return
+	}
+	var start atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		i := int(start.Add(benchKeys / 8))
+		for pb.Next() {
+			op(i)
+			i++
+		}
+	})
 }
 
 // BenchmarkHash_ComputeChurn measures Compute inserting and removing keys: each operation

@@ -206,7 +206,7 @@ func TestStore_MemoryUsage_MatchesHeap(t *testing.T) {
 			}
 			value := make([]byte, sh.valSize)
 			s := openStore(t, feox.Options{})
-			before := liveHeapBytes()
+			before := liveHeap()
 			for _, k := range keys {
 				var err error
 				if sh.counters {
@@ -221,7 +221,7 @@ func TestStore_MemoryUsage_MatchesHeap(t *testing.T) {
 			if _, err := s.Range(nil, nil, 1); err != nil { // applies the ordered index's log
 				t.Fatal(err)
 			}
-			heap := float64(liveHeapBytes() - before)
+			heap := float64(liveHeap() - before)
 			usage := float64(s.MemoryUsage())
 			if r := usage / heap; r < 0.9 || r > 1.1 {
 				t.Errorf("MemoryUsage %.0f bytes a record, live heap %.0f: ratio %.3f, want 0.9-1.1",
@@ -233,13 +233,4 @@ func TestStore_MemoryUsage_MatchesHeap(t *testing.T) {
 			runtime.KeepAlive(keys) // allocated before the first reading: freeing them would count
 		})
 	}
-}
-
-// liveHeapBytes collects garbage twice and returns the live heap.
-func liveHeapBytes() int64 {
-	runtime.GC()
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return int64(ms.HeapAlloc)
 }
