@@ -351,12 +351,13 @@ func (c *Cache[T]) Evict(fn func(v T) bool) (n int, bytes int64) {
 	return n, bytes
 }
 
-// tooManyTombs reports whether the ring holds more tombstones than live entries (and more
-// than minSlots): the point at which a compaction pays for itself, O(1) amortized over the
-// removals that made the tombstones.
+// tooManyTombs reports whether the ring holds more tombstones than a quarter of its live
+// entries (and more than minSlots): a compaction copies the live entries, so it costs O(1)
+// amortized over the removals that made the tombstones (at most four copies each), and the
+// owners the tombstones keep reachable stay within a quarter of the live ones.
 func (c *Cache[T]) tooManyTombs() bool {
 	t := c.tombs.Load()
-	return t > minSlots && t > c.live.Load()
+	return t > minSlots && 4*t > c.live.Load()
 }
 
 // push appends h at the tail of the ring, just behind the hand. c.mu must be held.
@@ -387,7 +388,7 @@ func (c *Cache[T]) rotate() {
 // resize copies the ring, in order from the hand, into a new slot array of twice as many
 // slots as it keeps entries (at least minSlots), dropping tombstones on the way. c.mu must
 // be held. It runs when push finds the ring full, when Evict leaves it under a quarter
-// full, and when tombstones outnumber live entries; the new ring is at most half full and
+// full, and when tombstones pass a quarter of the live entries; the new ring is at most half full and
 // holds no tombstone, so the copying is O(1) amortized per push, pop and removal (see the
 // package documentation).
 func (c *Cache[T]) resize() {

@@ -119,9 +119,11 @@
 // Admit or embedded by the owner in the structure that holds the value (AdmitHandle), plus 8
 // bytes of slot. A removed entry's T is cleared by Remove at once, but its Handle stays
 // reachable from its tombstone until the hand or a resize drops it; an embedded Handle keeps
-// the whole structure around it reachable. Tombstones are therefore bounded: when they
-// outnumber the live entries (and minSlots), the next Admit, or the Remove that made one too
-// many if it can take the lock without waiting, compacts the ring.
+// the whole structure around it reachable. Tombstones are therefore bounded: when they pass a
+// quarter of the live entries (and minSlots), the next Admit, or the Remove that made one too
+// many if it can take the lock without waiting, compacts the ring. The bound is tight because
+// an owner's structure is usually much larger than a Handle: a store that replaces every value
+// in turn would otherwise keep up to one dead version alive for each live one.
 //
 // # Measured
 //
