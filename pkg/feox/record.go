@@ -45,8 +45,8 @@ type record struct {
 }
 
 // extra is the part of a record that most versions of a memory-only store do without. Its
-// first fields share the record's first cache line (40 bytes of record, then expiry, ch and the
-// head of ce): a read or a scan's visit checks the expiry and touches the cache entry there.
+// first fields are the ones a read or a scan's visit reads (the expiry, ch and the head of ce,
+// with its reference bit), so that they share one cache line.
 type extra struct {
 	// expiry is the wall-clock instant (Unix nanoseconds) at which the key expires; 0 = never.
 	expiry int64
@@ -203,11 +203,12 @@ type recordWith[B any] struct {
 	buf B
 }
 
-// recordX is a record and its extra, followed by the value's buffer.
+// recordX is a record, its value's buffer and its extra: the value right after the record, so
+// that a short one shares the record's first cache line, and the extra after it.
 type recordX[B any] struct {
 	record
-	x   extra
 	buf B
+	x   extra
 }
 
 // recordXBare is a record and its extra without a value buffer. Not a recordX[struct{}]: a
