@@ -1,0 +1,295 @@
+package resp
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/feoxdb/feox-go/pkg/feox"
+)
+
+// startServer serves a new memory-only store on a free port and returns a client for it.
+func startServer(t *testing.T, cfg Config, scfg ServerConfig) *redis.Client {
+	t.Helper()
+	store, err := feox.Open(feox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServer(NewHandler(store, cfg), scfg)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	t.Cleanup(func() {
+		if err := srv.Shutdown(context.Background()); err != nil {
+			t.Error(err)
+		}
+		if err := <-served; err != ErrServerClosed {
+			t.Errorf("Serve returned %v", err)
+		}
+		store.Close()
+	})
+	return newClient(t, ln.Addr().String(), cfg.Password)
+}
+
+// newClient returns a RESP2 go-redis client of addr.
+func newClient(t *testing.T, addr, password string) *redis.Client {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: addr, Password: password, Protocol: 2, DisableIdentity: true})
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// step is one command and the reply expected: a value, or an error message.
+type step struct {
+	args []any
+	want any // string, int64, nil (null), []any; or error text with errPrefix
+}
+
+const errPrefix = "error: "
+
+// runSteps runs steps in order on c and checks every reply.
+func runSteps(t *testing.T, c *redis.Client, steps []step) {
+	t.Helper()
+	ctx := context.Background()
+	for i, s := range steps {
+		got, err := c.Do(ctx, s.args...).Result()
+		if err == redis.Nil {
+			got, err = nil, nil
+		}
+		if err != nil {
+			got = errPrefix + err.Error()
+		}
+		if fmt.Sprint(got) != fmt.Sprint(s.want) {
+			t.Fatalf("step %d %q: got %#v, want %#v", i, s.args, got, s.want)
+		}
+	}
+}
+
+func e(msg string) string { return errPrefix + msg }
+
+// TestServer_Commands ensures every command gives Redis's reply, errors included, in sequences
+// that exercise each option.
+func TestServer_Commands(t *testing.T) {
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"Ping", []step{{[]any{"ping"}, "PONG"}, {[]any{"PING", "hi"}, "hi"}, {[]any{"echo", "a\r\nb\x00"}, "a\r\nb\x00"}}},
+		{"Select", []step{{[]any{"select", "0"}, "OK"}, {[]any{"select", "1"}, e("ERR DB index is out of range")}}},
+		{"Unknown", []step{{[]any{"nosuch", "a"}, e("ERR unknown command 'nosuch', with args beginning with: 'a' ")}, {[]any{"ping"}, "PONG"}}},
+		{"Arity", []step{{[]any{"get"}, e("ERR wrong number of arguments for 'get' command")}, {[]any{"mset", "a"}, e("ERR wrong number of arguments for 'mset' command")}, {[]any{"mset", "a", "1", "b"}, e("ERR wrong number of arguments for 'mset' command")}}},
+		{"Auth_NoPassword", []step{{[]any{"auth", "x"}, e("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")}}},
+		{"Set_Get", []step{{[]any{"get", "k"}, nil}, {[]any{"set", "k", "v\x00\xff"}, "OK"}, {[]any{"get", "k"}, "v\x00\xff"}, {[]any{"set", "k", ""}, "OK"}, {[]any{"get", "k"}, ""}}},
+		{"Set_NX", []step{{[]any{"set", "k", "1", "nx"}, "OK"}, {[]any{"set", "k", "2", "NX"}, nil}, {[]any{"get", "k"}, "1"}}},
+		{"Set_XX", []step{{[]any{"set", "k", "1", "xx"}, nil}, {[]any{"get", "k"}, nil}, {[]any{"set", "k", "1"}, "OK"}, {[]any{"set", "k", "2", "xx"}, "OK"}, {[]any{"get", "k"}, "2"}}},
+		{"Set_NX_XX", []step{{[]any{"set", "k", "1", "nx", "xx"}, e("ERR syntax error")}}},
+		{"Set_GET", []step{{[]any{"set", "k", "1", "get"}, nil}, {[]any{"set", "k", "2", "get"}, "1"}, {[]any{"set", "k", "3", "nx", "get"}, "2"}, {[]any{"get", "k"}, "2"}, {[]any{"set", "j", "3", "xx", "get"}, nil}}},
+		{"Set_EX", []step{{[]any{"set", "k", "1", "ex", "100"}, "OK"}, {[]any{"ttl", "k"}, int64(100)}, {[]any{"set", "k", "1", "px", "50000"}, "OK"}, {[]any{"pttl", "k"}, "~"}}},
+		{"Set_BadExpiry", []step{{[]any{"set", "k", "1", "ex", "0"}, e("ERR invalid expire time in 'set' command")}, {[]any{"set", "k", "1", "px", "-5"}, e("ERR invalid expire time in 'set' command")}, {[]any{"set", "k", "1", "ex", "x"}, e("ERR value is not an integer or out of range")}, {[]any{"set", "k", "1", "ex"}, e("ERR syntax error")}, {[]any{"set", "k", "1", "ex", "1", "px", "1"}, e("ERR syntax error")}, {[]any{"set", "k", "1", "ex", "99999999999999999"}, e("ERR invalid expire time in 'set' command")}, {[]any{"set", "k", "1", "bogus"}, e("ERR syntax error")}}},
+		{"Set_EXAT_Past", []step{{[]any{"set", "k", "1"}, "OK"}, {[]any{"set", "k", "2", "exat", "1"}, "OK"}, {[]any{"get", "k"}, nil}}},
+		{"Set_PXAT", []step{{[]any{"set", "k", "1", "pxat", strconv.FormatInt(time.Now().Add(time.Hour).UnixMilli(), 10)}, "OK"}, {[]any{"ttl", "k"}, int64(3600)}}},
+		{"Set_EXAT", []step{{[]any{"set", "k", "1", "exat", strconv.FormatInt(time.Now().Add(time.Hour).Unix()+1, 10)}, "OK"}, {[]any{"get", "k"}, "1"}}},
+		{"Set_KEEPTTL", []step{{[]any{"set", "k", "1", "ex", "100"}, "OK"}, {[]any{"set", "k", "2", "keepttl"}, "OK"}, {[]any{"ttl", "k"}, int64(100)}, {[]any{"set", "k", "3"}, "OK"}, {[]any{"ttl", "k"}, int64(-1)}, {[]any{"set", "k", "1", "keepttl", "ex", "5"}, e("ERR syntax error")}}},
+		{"SetNX", []step{{[]any{"setnx", "k", "1"}, int64(1)}, {[]any{"setnx", "k", "2"}, int64(0)}, {[]any{"get", "k"}, "1"}}},
+		{"SetEX", []step{{[]any{"setex", "k", "100", "v"}, "OK"}, {[]any{"ttl", "k"}, int64(100)}, {[]any{"setex", "k", "0", "v"}, e("ERR invalid expire time in 'setex' command")}, {[]any{"psetex", "k", "100000", "w"}, "OK"}, {[]any{"get", "k"}, "w"}, {[]any{"ttl", "k"}, int64(100)}, {[]any{"psetex", "k", "x", "w"}, e("ERR value is not an integer or out of range")}}},
+		{"GetDel", []step{{[]any{"getdel", "k"}, nil}, {[]any{"set", "k", "1"}, "OK"}, {[]any{"getdel", "k"}, "1"}, {[]any{"get", "k"}, nil}}},
+		{"MSet_MGet", []step{{[]any{"mset", "a", "1", "b", "2"}, "OK"}, {[]any{"mget", "a", "x", "b"}, []any{"1", nil, "2"}}}},
+		{"Del_Exists", []step{{[]any{"mset", "a", "1", "b", "2"}, "OK"}, {[]any{"exists", "a", "b", "a", "c"}, int64(3)}, {[]any{"del", "a", "c"}, int64(1)}, {[]any{"unlink", "b", "b"}, int64(1)}, {[]any{"exists", "a", "b"}, int64(0)}, {[]any{"dbsize"}, int64(0)}}},
+		{"Expire", []step{{[]any{"expire", "k", "10"}, int64(0)}, {[]any{"set", "k", "1"}, "OK"}, {[]any{"ttl", "k"}, int64(-1)}, {[]any{"expire", "k", "10"}, int64(1)}, {[]any{"ttl", "k"}, int64(10)}, {[]any{"pexpire", "k", "20000"}, int64(1)}, {[]any{"ttl", "k"}, int64(20)}, {[]any{"persist", "k"}, int64(1)}, {[]any{"persist", "k"}, int64(0)}, {[]any{"ttl", "k"}, int64(-1)}, {[]any{"expire", "k", "0"}, int64(1)}, {[]any{"ttl", "k"}, int64(-2)}, {[]any{"pttl", "k"}, int64(-2)}, {[]any{"expire", "k", "x"}, e("ERR value is not an integer or out of range")}}},
+		{"Incr", []step{{[]any{"incr", "n"}, int64(1)}, {[]any{"incrby", "n", "41"}, int64(42)}, {[]any{"decr", "n"}, int64(41)}, {[]any{"decrby", "n", "50"}, int64(-9)}, {[]any{"get", "n"}, "-9"}, {[]any{"incrby", "n", "x"}, e("ERR value is not an integer or out of range")}}},
+		{"Incr_NotInteger", []step{{[]any{"set", "n", " 1"}, "OK"}, {[]any{"incr", "n"}, e("ERR value is not an integer or out of range")}, {[]any{"set", "n", "abc"}, "OK"}, {[]any{"decr", "n"}, e("ERR value is not an integer or out of range")}}},
+		{"Incr_Overflow", []step{{[]any{"set", "n", "9223372036854775807"}, "OK"}, {[]any{"incr", "n"}, e("ERR increment or decrement would overflow")}, {[]any{"decrby", "n", "-9223372036854775808"}, e("ERR decrement would overflow")}, {[]any{"get", "n"}, "9223372036854775807"}}},
+		{"Incr_KeepsTTL", []step{{[]any{"set", "n", "1", "ex", "100"}, "OK"}, {[]any{"incr", "n"}, int64(2)}, {[]any{"ttl", "n"}, int64(100)}}},
+		{"Strlen_Append", []step{{[]any{"strlen", "k"}, int64(0)}, {[]any{"append", "k", "ab"}, int64(2)}, {[]any{"append", "k", "cd"}, int64(4)}, {[]any{"get", "k"}, "abcd"}, {[]any{"strlen", "k"}, int64(4)}}},
+		{"Flush", []step{{[]any{"set", "k", "1"}, "OK"}, {[]any{"flush"}, "OK"}}},
+		{"CAS", []step{{[]any{"cas", "k", "a", "b"}, int64(0)}, {[]any{"set", "k", "a"}, "OK"}, {[]any{"cas", "k", "x", "b"}, int64(0)}, {[]any{"cas", "k", "a", "b"}, int64(1)}, {[]any{"get", "k"}, "b"}}},
+		{"JSONPatch", []step{{[]any{"json.patch", "j", `[]`}, nil}, {[]any{"set", "j", `{"a":1}`}, "OK"}, {[]any{"json.patch", "j", `[{"op":"replace","path":"/a","value":2}]`}, "OK"}, {[]any{"get", "j"}, `{"a":2}`}, {[]any{"json.patch", "j", `nope`}, "~err"}}},
+		{"BadKey", []step{{[]any{"get", ""}, e(errInvalidKey)}, {[]any{"set", "", "v"}, e(errInvalidKey)}, {[]any{"set", string(make([]byte, feox.MaxKeySize+1)), "v"}, e(errInvalidKey)}, {[]any{"ping"}, "PONG"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := startServer(t, Config{}, ServerConfig{})
+			var exact []step
+			for _, s := range tt.steps {
+				switch s.want {
+				case "~": // PTTL near its value, checked loosely
+					n, err := c.Do(context.Background(), s.args...).Int64()
+					if err != nil || n < 49000 || n > 50000 {
+						t.Fatalf("%q: %d, %v", s.args, n, err)
+					}
+					continue
+				case "~err":
+					if err := c.Do(context.Background(), s.args...).Err(); err == nil {
+						t.Fatalf("%q: no error", s.args)
+					}
+					continue
+				}
+				exact = append(exact[:0], s)
+				runSteps(t, c, exact)
+			}
+		})
+	}
+}
+
+// TestServer_TTL_Expires ensures a key with a short expiry disappears for every read.
+func TestServer_TTL_Expires(t *testing.T) {
+	c := startServer(t, Config{}, ServerConfig{})
+	runSteps(t, c, []step{{[]any{"set", "k", "v", "px", "100"}, "OK"}, {[]any{"psetex", "j", "100", "v"}, "OK"}})
+	time.Sleep(250 * time.Millisecond)
+	runSteps(t, c, []step{{[]any{"get", "k"}, nil}, {[]any{"exists", "k", "j"}, int64(0)}, {[]any{"ttl", "k"}, int64(-2)}, {[]any{"set", "k", "w", "nx"}, "OK"}})
+}
+
+// TestServer_Pipeline ensures pipelined commands are answered in order.
+func TestServer_Pipeline(t *testing.T) {
+	c := startServer(t, Config{}, ServerConfig{})
+	ctx := context.Background()
+	cmds, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i := range 200 {
+			p.Set(ctx, fmt.Sprint("k", i), i, 0)
+			p.Incr(ctx, "n")
+			p.Get(ctx, fmt.Sprint("k", i))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 200 {
+		if n := cmds[3*i+1].(*redis.IntCmd).Val(); n != int64(i+1) {
+			t.Fatalf("incr %d: %d", i, n)
+		}
+		if v := cmds[3*i+2].(*redis.StringCmd).Val(); v != strconv.Itoa(i) {
+			t.Fatalf("get %d: %q", i, v)
+		}
+	}
+}
+
+// TestServer_RequirePass ensures commands are refused until AUTH succeeds.
+func TestServer_RequirePass(t *testing.T) {
+	c := startServer(t, Config{Password: "s3cret"}, ServerConfig{})
+	addr := c.Options().Addr
+	anon := newClient(t, addr, "")
+	runSteps(t, anon, []step{
+		{[]any{"get", "k"}, e("NOAUTH Authentication required.")},
+		{[]any{"auth", "wrong"}, e("WRONGPASS invalid username-password pair or user is disabled.")},
+		{[]any{"auth", "other", "s3cret"}, e("WRONGPASS invalid username-password pair or user is disabled.")},
+		{[]any{"auth", "default", "s3cret"}, "OK"},
+		{[]any{"set", "k", "v"}, "OK"},
+	})
+	runSteps(t, c, []step{{[]any{"get", "k"}, "v"}}) // go-redis authenticates itself
+}
+
+// TestServer_MaxClients ensures a client past --max-clients is refused.
+func TestServer_MaxClients(t *testing.T) {
+	c := startServer(t, Config{}, ServerConfig{MaxClients: 1})
+	runSteps(t, c, []step{{[]any{"ping"}, "PONG"}})
+	raw, err := net.Dial("tcp", c.Options().Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	line, err := bufio.NewReader(raw).ReadString('\n')
+	if line != "-ERR max number of clients reached\r\n" {
+		t.Fatalf("second client: %q, %v", line, err)
+	}
+}
+
+// TestServer_FsyncAlways ensures writes under FsyncAlways are acknowledged, pipelined and not.
+func TestServer_FsyncAlways(t *testing.T) {
+	c := startServer(t, Config{}, ServerConfig{FsyncAlways: true})
+	runSteps(t, c, []step{{[]any{"set", "k", "v"}, "OK"}, {[]any{"get", "k"}, "v"}})
+}
+
+// TestServer_Concurrent_Model ensures 20 concurrent clients, each on its own keys plus shared
+// counters, leave the store as a model predicts.
+func TestServer_Concurrent_Model(t *testing.T) {
+	c := startServer(t, Config{}, ServerConfig{})
+	addr := c.Options().Addr
+	ctx := context.Background()
+	const clients, ops = 20, 300
+	models := make([]map[string]string, clients)
+	var wg sync.WaitGroup
+	for g := range clients {
+		models[g] = map[string]string{}
+		wg.Go(func() {
+			cl := newClient(t, addr, "")
+			rng := rand.New(rand.NewPCG(uint64(g), 1))
+			m := models[g]
+			for range ops {
+				k := fmt.Sprintf("g%d:%d", g, rng.IntN(10))
+				var err error
+				switch rng.IntN(5) {
+				case 0:
+					v := fmt.Sprint(rng.Int())
+					err = cl.Set(ctx, k, v, 0).Err()
+					m[k] = v
+				case 1:
+					var n int64
+					n, err = cl.Del(ctx, k).Result()
+					if _, ok := m[k]; ok != (n == 1) {
+						t.Errorf("del %s: %d", k, n)
+					}
+					delete(m, k)
+				case 2:
+					err = cl.Incr(ctx, "shared").Err()
+				case 3:
+					var v string
+					v, err = cl.Get(ctx, k).Result()
+					if err == redis.Nil {
+						err = nil
+						v = "<nil>"
+					}
+					want, ok := m[k]
+					if !ok {
+						want = "<nil>"
+					}
+					if v != want {
+						t.Errorf("get %s: %q, want %q", k, v, want)
+					}
+				case 4:
+					ok, serr := cl.SetNX(ctx, k, "nx", 0).Result()
+					err = serr
+					if _, had := m[k]; had == ok {
+						t.Errorf("setnx %s: %v", k, ok)
+					}
+					if ok {
+						m[k] = "nx"
+					}
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	n, err := c.Get(ctx, "shared").Int64()
+	var incrs int64
+	for g := range clients {
+		rng := rand.New(rand.NewPCG(uint64(g), 1))
+		for range ops {
+			rng.IntN(10)
+			switch rng.IntN(5) {
+			case 0:
+				rng.Int()
+			case 2:
+				incrs++
+			}
+		}
+	}
+	if err != nil || n != incrs {
+		t.Fatalf("shared counter %d, %v; want %d", n, err, incrs)
+	}
+}
