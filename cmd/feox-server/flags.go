@@ -33,7 +33,7 @@ func newFlagSet(cfg *config, maxMemory *string) *flag.FlagSet {
 }
 
 // parseFlags parses args. It returns flag.ErrHelp for --help.
-func parseFlags(args []string, stderr io.Writer) (config, error) {
+func parseFlags(args []string) (config, error) {
 	var cfg config
 	var maxMemory string
 	fs := newFlagSet(&cfg, &maxMemory)

@@ -43,7 +43,7 @@ func main() {
 // the store. Logs go to stderr. When ready is not nil, run sends it the listening address once
 // it accepts connections. It returns the exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready chan<- net.Addr) int {
-	cfg, err := parseFlags(args, stderr)
+	cfg, err := parseFlags(args)
 	if errors.Is(err, flag.ErrHelp) {
 		writeUsage(stdout)
 		return 0

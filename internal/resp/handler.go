@@ -32,7 +32,8 @@ func NewHandler(store *feox.Store, cfg Config) *Handler {
 
 // Session is the state of one client connection. The zero value is a new connection.
 type Session struct {
-	// Authed reports whether the client has authenticated (always true without a password).
+	// authed is set once the client has authenticated (it is not consulted without a
+	// password).
 	authed bool
 	// quit is set by QUIT: the connection closes once the reply is written.
 	quit bool

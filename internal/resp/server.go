@@ -20,8 +20,35 @@ type ServerConfig struct {
 	// FsyncAlways makes a connection's replies wait until a store Flush covers the writes of
 	// the commands they answer; one Flush serves every connection waiting at the time.
 	FsyncAlways bool
+	// MaxQueryBytes bounds the bytes a connection may send towards commands it has not
+	// completed (0 means DefaultMaxQueryBytes): past it, the client gets a protocol error and is
+	// disconnected, so that an endless or oversized request cannot exhaust memory.
+	MaxQueryBytes int64
 	// Logger receives connection errors; the zero value is silent.
 	Logger zerolog.Logger
+}
+
+// DefaultMaxQueryBytes is the default ServerConfig.MaxQueryBytes, Redis's default bound on a
+// bulk string: enough for several values of feox.MaxValueSize in one command.
+const DefaultMaxQueryBytes = 512 << 20
+
+// errQueryLimit ends a connection that passed ServerConfig.MaxQueryBytes.
+var errQueryLimit = errors.New("query buffer limit exceeded")
+
+// limitedConn is a connection whose reads fail once more than limit bytes have been read since
+// the last reset.
+type limitedConn struct {
+	net.Conn
+	n, limit int64
+}
+
+func (c *limitedConn) Read(p []byte) (int, error) {
+	if c.n > c.limit {
+		return 0, errQueryLimit
+	}
+	n, err := c.Conn.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // Server serves a Handler's commands to RESP clients.
@@ -111,10 +138,18 @@ func (s *Server) serveConn(c net.Conn) {
 		s.mu.Unlock()
 		s.wg.Done()
 	}()
-	rd, wr := redcon.NewReader(c), redcon.NewWriter(c)
+	limit := s.cfg.MaxQueryBytes
+	if limit <= 0 {
+		limit = DefaultMaxQueryBytes
+	}
+	lc := &limitedConn{Conn: c, limit: limit}
+	rd, wr := redcon.NewReader(lc), redcon.NewWriter(c)
 	var sess Session
 	for {
 		cmds, err := rd.ReadCommands()
+		// The reader may keep the start of a command it has not completed: a connection can
+		// buffer up to twice the limit.
+		lc.n = 0
 		if err != nil {
 			if !isDisconnect(err) {
 				// A malformed request: say so before closing, as Redis does.
