@@ -21,6 +21,8 @@ type Handler struct {
 	store *feox.Store
 	cfg   Config
 	locks keyLocks
+	// cursors are the SCAN cursors handed out.
+	cursors scanCursors
 }
 
 // NewHandler returns a Handler that serves store. The store stays the caller's to close.
@@ -83,7 +85,15 @@ var commands = map[string]command{
 	"del":        {arity: -2, write: true, run: (*Handler).del},
 	"unlink":     {arity: -2, write: true, run: (*Handler).del},
 	"exists":     {arity: -2, run: (*Handler).exists},
+	"type":       {arity: 2, run: (*Handler).typeOf},
 	"expire":     {arity: 3, write: true, run: (*Handler).expire},
+	"expireat":   {arity: 3, write: true, run: (*Handler).expireat},
+	"pexpireat":  {arity: 3, write: true, run: (*Handler).pexpireat},
+	"scan":       {arity: -2, run: (*Handler).scan},
+	"keys":       {arity: 2, run: (*Handler).keys},
+	"randomkey":  {arity: 1, run: (*Handler).randomkey},
+	"flushdb":    {arity: -1, write: true, run: (*Handler).flushdb},
+	"flushall":   {arity: -1, write: true, run: (*Handler).flushdb},
 	"pexpire":    {arity: 3, write: true, run: (*Handler).pexpire},
 	"ttl":        {arity: 2, run: (*Handler).ttl},
 	"pttl":       {arity: 2, run: (*Handler).pttl},

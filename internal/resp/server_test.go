@@ -115,6 +115,13 @@ func TestServer_Commands(t *testing.T) {
 		{"Flush", []step{{[]any{"set", "k", "1"}, "OK"}, {[]any{"flush"}, "OK"}}},
 		{"CAS", []step{{[]any{"cas", "k", "a", "b"}, int64(0)}, {[]any{"set", "k", "a"}, "OK"}, {[]any{"cas", "k", "x", "b"}, int64(0)}, {[]any{"cas", "k", "a", "b"}, int64(1)}, {[]any{"get", "k"}, "b"}}},
 		{"JSONPatch", []step{{[]any{"json.patch", "j", `[]`}, nil}, {[]any{"set", "j", `{"a":1}`}, "OK"}, {[]any{"json.patch", "j", `[{"op":"replace","path":"/a","value":2}]`}, "OK"}, {[]any{"get", "j"}, `{"a":2}`}, {[]any{"json.patch", "j", `nope`}, "~err"}}},
+		{"Type", []step{{[]any{"type", "k"}, "none"}, {[]any{"set", "k", "v"}, "OK"}, {[]any{"type", "k"}, "string"}, {[]any{"type", ""}, e(errInvalidKey)}}},
+		{"ExpireAt", []step{{[]any{"expireat", "k", strconv.FormatInt(time.Now().Unix()+100, 10)}, int64(0)}, {[]any{"set", "k", "1"}, "OK"}, {[]any{"expireat", "k", strconv.FormatInt(time.Now().Unix()+101, 10)}, int64(1)}, {[]any{"get", "k"}, "1"}, {[]any{"expireat", "k", "1"}, int64(1)}, {[]any{"get", "k"}, nil}, {[]any{"expireat", "k", "x"}, e("ERR value is not an integer or out of range")}, {[]any{"expireat", "k", "99999999999999999"}, e("ERR invalid expire time in 'expireat' command")}}},
+		{"PExpireAt", []step{{[]any{"set", "k", "1"}, "OK"}, {[]any{"pexpireat", "k", strconv.FormatInt(time.Now().Add(time.Hour).UnixMilli(), 10)}, int64(1)}, {[]any{"ttl", "k"}, int64(3600)}, {[]any{"pexpireat", "k", "1000"}, int64(1)}, {[]any{"exists", "k"}, int64(0)}, {[]any{"pexpireat", "k", "1000"}, int64(0)}}},
+		{"Keys", []step{{[]any{"keys", "*"}, []any{}}, {[]any{"mset", "user:1", "a", "user:2", "b", "user:10", "c", "h\x00", "d", "x\x00\xff", "e"}, "OK"}, {[]any{"keys", "user:?"}, []any{"user:1", "user:2"}}, {[]any{"keys", "user:*"}, []any{"user:1", "user:10", "user:2"}}, {[]any{"keys", "user:[^1]"}, []any{"user:2"}}, {[]any{"keys", "user:[0-1]*"}, []any{"user:1", "user:10"}}, {[]any{"keys", "h\x00"}, []any{"h\x00"}}, {[]any{"keys", "h\\\x00"}, []any{"h\x00"}}, {[]any{"keys", "x?\xff"}, []any{"x\x00\xff"}}, {[]any{"keys"}, e("ERR wrong number of arguments for 'keys' command")}}},
+		{"Scan_Args", []step{{[]any{"mset", "a", "1", "b", "2", "c", "3"}, "OK"}, {[]any{"scan", "0", "count", "10"}, []any{"0", []any{"a", "b", "c"}}}, {[]any{"scan", "0", "match", "[ac]"}, []any{"0", []any{"a", "c"}}}, {[]any{"scan", "0", "type", "hash"}, []any{"0", []any{}}}, {[]any{"scan", "x"}, e("ERR invalid cursor")}, {[]any{"scan", "987654321"}, e("ERR invalid cursor")}, {[]any{"scan", "0", "count", "0"}, e("ERR syntax error")}, {[]any{"scan", "0", "count", "x"}, e("ERR value is not an integer or out of range")}, {[]any{"scan", "0", "match"}, e("ERR syntax error")}, {[]any{"scan", "0", "bogus", "1"}, e("ERR syntax error")}}},
+		{"RandomKey", []step{{[]any{"randomkey"}, nil}, {[]any{"set", "only\x00", "1"}, "OK"}, {[]any{"randomkey"}, "only\x00"}}},
+		{"FlushDB", []step{{[]any{"mset", "a", "1", "b", "2"}, "OK"}, {[]any{"flushdb"}, "OK"}, {[]any{"dbsize"}, int64(0)}, {[]any{"set", "a", "1"}, "OK"}, {[]any{"flushall", "async"}, "OK"}, {[]any{"get", "a"}, nil}, {[]any{"flushdb", "bogus"}, e("ERR syntax error")}, {[]any{"flushall", "sync"}, "OK"}}},
 		{"BadKey", []step{{[]any{"get", ""}, e(errInvalidKey)}, {[]any{"set", "", "v"}, e(errInvalidKey)}, {[]any{"set", string(make([]byte, feox.MaxKeySize+1)), "v"}, e(errInvalidKey)}, {[]any{"ping"}, "PONG"}}},
 	}
 	for _, tt := range tests {
@@ -291,5 +298,66 @@ func TestServer_Concurrent_Model(t *testing.T) {
 	}
 	if err != nil || n != incrs {
 		t.Fatalf("shared counter %d, %v; want %d", n, err, incrs)
+	}
+}
+
+// TestServer_Scan_Full ensures a SCAN iteration over 10,000 keys returns each exactly once,
+// while other keys are written and deleted meanwhile, and that every stable key is seen.
+func TestServer_Scan_Full(t *testing.T) {
+	c := startServer(t, Config{}, ServerConfig{})
+	ctx := context.Background()
+	const n = 10000
+	if _, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i := range n {
+			p.Set(ctx, fmt.Sprintf("stable:%d", i), i, 0)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	var cursor uint64
+	calls := 0
+	for {
+		keys, next, err := c.Scan(ctx, cursor, "", 97).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range keys {
+			seen[k]++
+		}
+		// Churn: keys that come and go during the iteration.
+		if err := c.Set(ctx, fmt.Sprintf("churn:%d", calls), "x", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Del(ctx, fmt.Sprintf("churn:%d", calls-1)).Err(); err != nil {
+			t.Fatal(err)
+		}
+		calls++
+		if cursor = next; cursor == 0 {
+			break
+		}
+	}
+	for k, m := range seen {
+		if m != 1 {
+			t.Fatalf("%q returned %d times", k, m)
+		}
+	}
+	for i := range n {
+		if seen[fmt.Sprintf("stable:%d", i)] != 1 {
+			t.Fatalf("stable:%d not returned", i)
+		}
+	}
+	if calls < n/97 {
+		t.Fatalf("%d calls for %d keys at COUNT 97", calls, n)
+	}
+	// go-redis's iterator, with MATCH.
+	it := c.Scan(ctx, 0, "stable:1*", 500).Iterator()
+	m := 0
+	for it.Next(ctx) {
+		m++
+	}
+	if err := it.Err(); err != nil || m != 1111 {
+		t.Fatalf("iterator: %d keys, %v", m, err)
 	}
 }
