@@ -122,6 +122,10 @@ func TestServer_Commands(t *testing.T) {
 		{"Scan_Args", []step{{[]any{"mset", "a", "1", "b", "2", "c", "3"}, "OK"}, {[]any{"scan", "0", "count", "10"}, []any{"0", []any{"a", "b", "c"}}}, {[]any{"scan", "0", "match", "[ac]"}, []any{"0", []any{"a", "c"}}}, {[]any{"scan", "0", "type", "hash"}, []any{"0", []any{}}}, {[]any{"scan", "x"}, e("ERR invalid cursor")}, {[]any{"scan", "987654321"}, e("ERR invalid cursor")}, {[]any{"scan", "0", "count", "0"}, e("ERR syntax error")}, {[]any{"scan", "0", "count", "x"}, e("ERR value is not an integer or out of range")}, {[]any{"scan", "0", "match"}, e("ERR syntax error")}, {[]any{"scan", "0", "bogus", "1"}, e("ERR syntax error")}}},
 		{"RandomKey", []step{{[]any{"randomkey"}, nil}, {[]any{"set", "only\x00", "1"}, "OK"}, {[]any{"randomkey"}, "only\x00"}}},
 		{"FlushDB", []step{{[]any{"mset", "a", "1", "b", "2"}, "OK"}, {[]any{"flushdb"}, "OK"}, {[]any{"dbsize"}, int64(0)}, {[]any{"set", "a", "1"}, "OK"}, {[]any{"flushall", "async"}, "OK"}, {[]any{"get", "a"}, nil}, {[]any{"flushdb", "bogus"}, e("ERR syntax error")}, {[]any{"flushall", "sync"}, "OK"}}},
+		{"GetEx", []step{{[]any{"getex", "k"}, nil}, {[]any{"getex", "k", "ex", "10"}, nil}, {[]any{"exists", "k"}, int64(0)}, {[]any{"set", "k", "v\x00"}, "OK"}, {[]any{"getex", "k"}, "v\x00"}, {[]any{"ttl", "k"}, int64(-1)}, {[]any{"getex", "k", "ex", "100"}, "v\x00"}, {[]any{"ttl", "k"}, int64(100)}, {[]any{"getex", "k", "px", "200000"}, "v\x00"}, {[]any{"ttl", "k"}, int64(200)}, {[]any{"getex", "k", "exat", strconv.FormatInt(time.Now().Unix()+301, 10)}, "v\x00"}, {[]any{"getex", "k", "pxat", strconv.FormatInt(time.Now().Add(time.Hour).UnixMilli(), 10)}, "v\x00"}, {[]any{"ttl", "k"}, int64(3600)}, {[]any{"getex", "k", "persist"}, "v\x00"}, {[]any{"ttl", "k"}, int64(-1)}, {[]any{"getex", "k", "ex", "0"}, e("ERR invalid expire time in 'getex' command")}, {[]any{"getex", "k", "ex", "x"}, e("ERR value is not an integer or out of range")}, {[]any{"getex", "k", "ex"}, e("ERR syntax error")}, {[]any{"getex", "k", "persist", "1"}, e("ERR syntax error")}, {[]any{"getex", "k", "bogus"}, e("ERR syntax error")}, {[]any{"getex", "k", "exat", "1"}, "v\x00"}, {[]any{"get", "k"}, nil}}},
+		{"GetSet", []step{{[]any{"getset", "k", "1"}, nil}, {[]any{"getset", "k", ""}, "1"}, {[]any{"getset", "k", "2"}, ""}, {[]any{"set", "k", "3", "ex", "100"}, "OK"}, {[]any{"getset", "k", "4"}, "3"}, {[]any{"ttl", "k"}, int64(-1)}}},
+		{"MSetNX", []step{{[]any{"msetnx", "a", "1", "b", "2"}, int64(1)}, {[]any{"msetnx", "c", "3", "a", "9"}, int64(0)}, {[]any{"mget", "a", "b", "c"}, []any{"1", "2", nil}}, {[]any{"msetnx", "a"}, e("ERR wrong number of arguments for 'msetnx' command")}, {[]any{"msetnx", "a", "1", "b"}, e("ERR wrong number of arguments for 'msetnx' command")}, {[]any{"msetnx", "c", "3", "c", "4"}, int64(1)}, {[]any{"get", "c"}, "4"}}},
+		{"IncrByFloat", []step{{[]any{"incrbyfloat", "f", "10.5"}, "10.5"}, {[]any{"incrbyfloat", "f", "0.1"}, "10.6"}, {[]any{"incrbyfloat", "f", "-5"}, "5.6"}, {[]any{"set", "g", "5.0e3"}, "OK"}, {[]any{"incrbyfloat", "g", "2.0e2"}, "5200"}, {[]any{"set", "h", "0.1"}, "OK"}, {[]any{"incrbyfloat", "h", "0.2"}, "0.3"}, {[]any{"incrbyfloat", "h", "-0.3"}, "0"}, {[]any{"set", "i", "1"}, "OK"}, {[]any{"incrbyfloat", "i", "1e17"}, "100000000000000001"}, {[]any{"incrbyfloat", "f", "x"}, e("ERR value is not a valid float")}, {[]any{"incrbyfloat", "f", " 1"}, e("ERR value is not a valid float")}, {[]any{"incrbyfloat", "f", "inf"}, e("ERR value is not a valid float")}, {[]any{"set", "s", "abc"}, "OK"}, {[]any{"incrbyfloat", "s", "1"}, e("ERR value is not a valid float")}, {[]any{"set", "big", "1e4932"}, "OK"}, {[]any{"incrbyfloat", "big", "1e4932"}, e("ERR increment would produce NaN or Infinity")}, {[]any{"set", "t", "1", "ex", "100"}, "OK"}, {[]any{"incrbyfloat", "t", "1.5"}, "2.5"}, {[]any{"ttl", "t"}, int64(100)}}},
 		{"BadKey", []step{{[]any{"get", ""}, e(errInvalidKey)}, {[]any{"set", "", "v"}, e(errInvalidKey)}, {[]any{"set", string(make([]byte, feox.MaxKeySize+1)), "v"}, e(errInvalidKey)}, {[]any{"ping"}, "PONG"}}},
 	}
 	for _, tt := range tests {
@@ -359,5 +363,38 @@ func TestServer_Scan_Full(t *testing.T) {
 	}
 	if err := it.Err(); err != nil || m != 1111 {
 		t.Fatalf("iterator: %d keys, %v", m, err)
+	}
+}
+
+// TestServer_MSetNX_Atomic ensures concurrent MSETNX calls on overlapping keys are
+// all-or-nothing: exactly one wins each round and every key holds the winner's value.
+func TestServer_MSetNX_Atomic(t *testing.T) {
+	c := startServer(t, Config{}, ServerConfig{})
+	addr := c.Options().Addr
+	ctx := context.Background()
+	for round := range 20 {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		winners := 0
+		for g := range 8 {
+			wg.Go(func() {
+				cl := newClient(t, addr, "")
+				v := fmt.Sprint(g)
+				ok, err := cl.MSetNX(ctx, fmt.Sprint("a", round), v, fmt.Sprint("b", round), v, fmt.Sprint("c", round), v).Result()
+				if err != nil {
+					t.Error(err)
+				}
+				if ok {
+					mu.Lock()
+					winners++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		vals, err := c.MGet(ctx, fmt.Sprint("a", round), fmt.Sprint("b", round), fmt.Sprint("c", round)).Result()
+		if err != nil || winners != 1 || vals[0] != vals[1] || vals[1] != vals[2] {
+			t.Fatalf("round %d: %d winners, values %v, %v", round, winners, vals, err)
+		}
 	}
 }
