@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -126,6 +127,11 @@ func TestServer_Commands(t *testing.T) {
 		{"GetSet", []step{{[]any{"getset", "k", "1"}, nil}, {[]any{"getset", "k", ""}, "1"}, {[]any{"getset", "k", "2"}, ""}, {[]any{"set", "k", "3", "ex", "100"}, "OK"}, {[]any{"getset", "k", "4"}, "3"}, {[]any{"ttl", "k"}, int64(-1)}}},
 		{"MSetNX", []step{{[]any{"msetnx", "a", "1", "b", "2"}, int64(1)}, {[]any{"msetnx", "c", "3", "a", "9"}, int64(0)}, {[]any{"mget", "a", "b", "c"}, []any{"1", "2", nil}}, {[]any{"msetnx", "a"}, e("ERR wrong number of arguments for 'msetnx' command")}, {[]any{"msetnx", "a", "1", "b"}, e("ERR wrong number of arguments for 'msetnx' command")}, {[]any{"msetnx", "c", "3", "c", "4"}, int64(1)}, {[]any{"get", "c"}, "4"}}},
 		{"IncrByFloat", []step{{[]any{"incrbyfloat", "f", "10.5"}, "10.5"}, {[]any{"incrbyfloat", "f", "0.1"}, "10.6"}, {[]any{"incrbyfloat", "f", "-5"}, "5.6"}, {[]any{"set", "g", "5.0e3"}, "OK"}, {[]any{"incrbyfloat", "g", "2.0e2"}, "5200"}, {[]any{"set", "h", "0.1"}, "OK"}, {[]any{"incrbyfloat", "h", "0.2"}, "0.3"}, {[]any{"incrbyfloat", "h", "-0.3"}, "0"}, {[]any{"set", "i", "1"}, "OK"}, {[]any{"incrbyfloat", "i", "1e17"}, "100000000000000001"}, {[]any{"incrbyfloat", "f", "x"}, e("ERR value is not a valid float")}, {[]any{"incrbyfloat", "f", " 1"}, e("ERR value is not a valid float")}, {[]any{"incrbyfloat", "f", "inf"}, e("ERR value is not a valid float")}, {[]any{"set", "s", "abc"}, "OK"}, {[]any{"incrbyfloat", "s", "1"}, e("ERR value is not a valid float")}, {[]any{"set", "big", "1e4932"}, "OK"}, {[]any{"incrbyfloat", "big", "1e4932"}, e("ERR increment would produce NaN or Infinity")}, {[]any{"set", "t", "1", "ex", "100"}, "OK"}, {[]any{"incrbyfloat", "t", "1.5"}, "2.5"}, {[]any{"ttl", "t"}, int64(100)}}},
+		{"Save", []step{{[]any{"set", "k", "1"}, "OK"}, {[]any{"save"}, "OK"}, {[]any{"save", "x"}, e("ERR wrong number of arguments for 'save' command")}}},
+		{"Shutdown_NoHook", []step{{[]any{"shutdown"}, e("ERR SHUTDOWN is not enabled on this server")}, {[]any{"shutdown", "nosave", "x"}, e("ERR syntax error")}, {[]any{"ping"}, "PONG"}}},
+		{"Config", []step{{[]any{"config", "get", "nosuch"}, []any{}}, {[]any{"config", "set", "a", "b"}, e("ERR unknown subcommand 'set'. Try CONFIG HELP.")}, {[]any{"config", "get"}, e("ERR wrong number of arguments for 'config|get' command")}}},
+		{"Command", []step{{[]any{"command", "count"}, int64(len(commands))}, {[]any{"command", "docs"}, []any{}}, {[]any{"command", "info", "get", "nosuch"}, []any{[]any{"get", int64(2), []any{"readonly"}, int64(1), int64(1), int64(1), []any{}, []any{}, []any{}, []any{}}, nil}}, {[]any{"command", "info", "mset"}, []any{[]any{"mset", int64(-3), []any{"write"}, int64(1), int64(-1), int64(2), []any{}, []any{}, []any{}, []any{}}}}, {[]any{"command", "bogus"}, e("ERR unknown subcommand or wrong number of arguments for 'bogus'. Try COMMAND HELP.")}}},
+		{"Client", []step{{[]any{"client", "getname"}, nil}, {[]any{"client", "setname", "worker-1"}, "OK"}, {[]any{"client", "getname"}, "worker-1"}, {[]any{"client", "setname", "a b"}, e("ERR Client names cannot contain spaces, newlines or special characters.")}, {[]any{"client", "setname"}, e("ERR unknown subcommand or wrong number of arguments for 'setname'. Try CLIENT HELP.")}, {[]any{"client", "bogus"}, e("ERR unknown subcommand or wrong number of arguments for 'bogus'. Try CLIENT HELP.")}}},
 		{"BadKey", []step{{[]any{"get", ""}, e(errInvalidKey)}, {[]any{"set", "", "v"}, e(errInvalidKey)}, {[]any{"set", string(make([]byte, feox.MaxKeySize+1)), "v"}, e(errInvalidKey)}, {[]any{"ping"}, "PONG"}}},
 	}
 	for _, tt := range tests {
@@ -396,5 +402,61 @@ func TestServer_MSetNX_Atomic(t *testing.T) {
 		if err != nil || winners != 1 || vals[0] != vals[1] || vals[1] != vals[2] {
 			t.Fatalf("round %d: %d winners, values %v, %v", round, winners, vals, err)
 		}
+	}
+}
+
+// TestServer_ServerCommands ensures TIME, INFO, COMMAND and CLIENT give replies go-redis
+// accepts, with the content Redis gives.
+func TestServer_ServerCommands(t *testing.T) {
+	c := startServer(t, Config{}, ServerConfig{})
+	ctx := context.Background()
+	now, err := c.Time(ctx).Result()
+	if err != nil || time.Until(now).Abs() > 5*time.Second {
+		t.Fatalf("time: %v, %v", now, err)
+	}
+	if err := c.Set(ctx, "k", "v", time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	all, err := c.Info(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"# Server\r\n", "redis_version:", "# Clients\r\nconnected_clients:1\r\n", "# Memory\r\nused_memory:", "# Persistence\r\n", "# Stats\r\n", "total_commands_processed:", "# Keyspace\r\ndb0:keys=1,expires=1,avg_ttl=0\r\n", "# Feox\r\nkeys:1\r\nmemory_bytes:", "get_p99_us:", "ttl_keys:1\r\n", "direct_io:0\r\n"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("INFO lacks %q:\n%s", want, all)
+		}
+	}
+	one, err := c.Info(ctx, "keyspace").Result()
+	if err != nil || one != "# Keyspace\r\ndb0:keys=1,expires=1,avg_ttl=0\r\n" {
+		t.Fatalf("info keyspace: %q, %v", one, err)
+	}
+	if s, err := c.Info(ctx, "nosuch").Result(); err != nil || s != "" {
+		t.Fatalf("info nosuch: %q, %v", s, err)
+	}
+	info, err := c.Command(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(info) != len(commands) || !info["get"].ReadOnly || info["set"].ReadOnly || info["mget"].LastKeyPos != -1 || info["ping"].FirstKeyPos != 0 {
+		t.Fatalf("command: %d entries, get %+v", len(info), info["get"])
+	}
+	id, err := c.ClientID(ctx).Result()
+	if err != nil || id <= 0 {
+		t.Fatalf("client id: %d, %v", id, err)
+	}
+	if err := c.Do(ctx, "client", "setname", "me").Err(); err != nil {
+		t.Fatal(err)
+	}
+	ci, err := c.ClientInfo(ctx).Result()
+	if err != nil || ci.ID != id || ci.Name != "me" {
+		t.Fatalf("client info: %+v, %v", ci, err)
+	}
+	other := newClient(t, c.Options().Addr, "")
+	if err := other.Ping(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	list, err := c.ClientList(ctx).Result()
+	if err != nil || strings.Count(list, "\n") != 2 || !strings.Contains(list, fmt.Sprintf("id=%d ", id)) || !strings.Contains(list, "name=me ") {
+		t.Fatalf("client list: %q, %v", list, err)
 	}
 }
