@@ -5,9 +5,9 @@
 //	redis-cli -p 6380 SET greeting hello
 //
 // The commands and flags are documented in docs/SERVER.md and by --help; the command layer is
-// package internal/resp. SIGINT or SIGTERM stops the server gracefully: it stops accepting
-// connections, finishes the requests in flight, closes the store (which flushes it) and exits
-// with status 0. The exit status is 1 when the store cannot be opened or the address cannot be
+// package internal/resp. SIGINT, SIGTERM or the SHUTDOWN command stops the server gracefully:
+// it stops accepting connections, finishes the requests in flight, closes the store (which
+// flushes it) and exits with status 0. The exit status is 1 when the store cannot be opened or the address cannot be
 // listened on, 2 for a usage error.
 package main
 
