@@ -5,9 +5,9 @@
 //	redis-cli -p 6380 SET greeting hello
 //
 // The commands and flags are documented in docs/SERVER.md and by --help; the command layer is
-// package internal/resp. SIGINT or SIGTERM stops the server gracefully: it stops accepting
-// connections, finishes the requests in flight, closes the store (which flushes it) and exits
-// with status 0. The exit status is 1 when the store cannot be opened or the address cannot be
+// package internal/resp. SIGINT, SIGTERM or the SHUTDOWN command stops the server gracefully:
+// it stops accepting connections, finishes the requests in flight, closes the store (which
+// flushes it) and exits with status 0. The exit status is 1 when the store cannot be opened or the address cannot be
 // listened on, 2 for a usage error.
 package main
 
@@ -20,6 +20,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -65,7 +66,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 		store.Close()
 		return 1
 	}
-	h := resp.NewHandler(store, resp.Config{Password: cfg.password})
+	// SHUTDOWN ends the server as a signal does.
+	ctx, shutdown := context.WithCancel(ctx)
+	defer shutdown()
+	h := resp.NewHandler(store, resp.Config{Password: cfg.password, Shutdown: shutdown, Params: params(cfg, ln.Addr())})
 	srv := resp.NewServer(h, resp.ServerConfig{MaxClients: cfg.maxClients, FsyncAlways: cfg.fsyncAlways, Logger: log})
 	log.Info().Str("addr", ln.Addr().String()).Str("path", cfg.path).Str("fsync", cfg.fsync).
 		Msg("feox-server started")
@@ -92,4 +96,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	}
 	log.Info().Int("code", code).Msg("feox-server stopped")
 	return code
+}
+
+// params are the settings CONFIG GET reports. The password is returned to an authenticated
+// client, as Redis does.
+func params(cfg config, addr net.Addr) map[string]string {
+	port := ""
+	if ta, ok := addr.(*net.TCPAddr); ok {
+		port = strconv.Itoa(ta.Port)
+	}
+	maxMemory := cfg.maxMemory
+	if maxMemory == 0 {
+		maxMemory = feox.DefaultMaxMemory
+	}
+	return map[string]string{
+		"addr":        addr.String(),
+		"port":        port,
+		"path":        cfg.path,
+		"maxmemory":   strconv.FormatInt(maxMemory, 10),
+		"requirepass": cfg.password,
+		"fsync":       cfg.fsync,
+		"maxclients":  strconv.Itoa(cfg.maxClients),
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/feoxdb/feox-go/pkg/feox"
 )
 
 // TestFlags_Help ensures --help documents every flag.
@@ -114,5 +117,59 @@ func TestProcess_Restart(t *testing.T) {
 				time.Sleep(50 * time.Millisecond)
 			}
 		})
+	}
+}
+
+// TestRun_Shutdown ensures SHUTDOWN stops the server as a signal does (exit 0, store closed
+// after a flush, so the write survives), and CONFIG GET reports the flags.
+func TestRun_Shutdown(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "data")
+	ready := make(chan net.Addr, 1)
+	done := make(chan int, 1)
+	go func() {
+		done <- run(context.Background(), []string{"--addr", "127.0.0.1:0", "--path", path, "--requirepass", "pw", "--max-clients", "7"}, io.Discard, io.Discard, ready)
+	}()
+	addr := (<-ready).String()
+	ctx := context.Background()
+	// No retries: SHUTDOWN ends the connection, which go-redis would otherwise retry.
+	c := redis.NewClient(&redis.Options{Addr: addr, Password: "pw", Protocol: 2, DisableIdentity: true, MaxRetries: -1})
+	defer c.Close()
+	cfg, err := c.ConfigGet(ctx, "*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"addr": addr, "path": path, "requirepass": "pw", "fsync": "behind", "maxclients": "7", "maxmemory": "4294967296"}
+	for k, v := range want {
+		if cfg[k] != v {
+			t.Errorf("config get %s: %q, want %q", k, cfg[k], v)
+		}
+	}
+	if m, err := c.ConfigGet(ctx, "max*").Result(); err != nil || len(m) != 2 {
+		t.Errorf("config get max*: %v, %v", m, err)
+	}
+	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Do(ctx, "shutdown", "bogus").Err(); err == nil || err.Error() != "ERR syntax error" {
+		t.Fatalf("shutdown bogus: %v", err)
+	}
+	if err := c.Shutdown(ctx).Err(); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit %d", code)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("server still running after SHUTDOWN")
+	}
+	store, err := feox.Open(feox.Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if v, err := store.Get([]byte("k")); err != nil || string(v) != "v" {
+		t.Fatalf("after SHUTDOWN: %q, %v", v, err)
 	}
 }

@@ -13,8 +13,9 @@
 // with one shared Flush.
 //
 // Writes of one key are serialized by a per-key stripe lock in Handler, so that commands built
-// of several store calls (SET with NX/XX/GET/KEEPTTL, GETDEL, APPEND, INCR keeping the key's
-// expiry, PERSIST) are atomic with respect to every other client of the server. Reads take no
-// lock. A multi-key write (MSET, DEL) is atomic against other writers, but a concurrent read
-// may see part of it.
+// of several store calls (SET with NX/XX/GET/KEEPTTL, GETDEL, GETEX, GETSET, APPEND, INCR and
+// INCRBYFLOAT keeping the key's expiry, PERSIST) are atomic with respect to every other client
+// of the server. Reads take no lock. A multi-key write (MSET, MSETNX, DEL) takes the stripes of
+// all its keys in stripe order and is atomic against other writers, but a concurrent read may
+// see part of it.
 package resp

@@ -7,7 +7,8 @@ import (
 	"github.com/feoxdb/feox-go/pkg/feox"
 )
 
-// Key commands: DEL, UNLINK, EXISTS, EXPIRE, PEXPIRE, TTL, PTTL, PERSIST, DBSIZE, FLUSH.
+// Key commands: DEL, UNLINK, EXISTS, TYPE, EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT, TTL, PTTL,
+// PERSIST, DBSIZE, FLUSH.
 
 func (h *Handler) del(_ *Session, w Writer, args [][]byte) {
 	keys := args[1:]
@@ -43,22 +44,43 @@ func (h *Handler) exists(_ *Session, w Writer, args [][]byte) {
 	w.WriteInt64(n)
 }
 
+// typeOf implements TYPE: every feox value is a Redis string.
+func (h *Handler) typeOf(_ *Session, w Writer, args [][]byte) {
+	if !validKey(w, args[1]) {
+		return
+	}
+	if h.store.Contains(args[1]) {
+		w.WriteString("string")
+		return
+	}
+	w.WriteString("none")
+}
+
 func (h *Handler) expire(_ *Session, w Writer, args [][]byte) {
-	h.setExpiry(w, args, time.Second, "expire")
+	h.setExpiry(w, args, time.Second, true, "expire")
 }
 
 func (h *Handler) pexpire(_ *Session, w Writer, args [][]byte) {
-	h.setExpiry(w, args, time.Millisecond, "pexpire")
+	h.setExpiry(w, args, time.Millisecond, true, "pexpire")
 }
 
-// setExpiry implements EXPIRE and PEXPIRE: a ttl that is not positive deletes the key.
-func (h *Handler) setExpiry(w Writer, args [][]byte, unit time.Duration, name string) {
+func (h *Handler) expireat(_ *Session, w Writer, args [][]byte) {
+	h.setExpiry(w, args, time.Second, false, "expireat")
+}
+
+func (h *Handler) pexpireat(_ *Session, w Writer, args [][]byte) {
+	h.setExpiry(w, args, time.Millisecond, false, "pexpireat")
+}
+
+// setExpiry implements EXPIRE, PEXPIRE (rel: a ttl from now) and EXPIREAT, PEXPIREAT (a Unix
+// time): an expiry that is not in the future deletes the key.
+func (h *Handler) setExpiry(w Writer, args [][]byte, unit time.Duration, rel bool, name string) {
 	key := args[1]
 	if _, ok := parseInt(args[2]); !ok {
 		w.WriteError(errNotInteger)
 		return
 	}
-	ttl, ok := expireDuration(args[2], unit, true)
+	ttl, ok := expireDuration(args[2], unit, rel)
 	if !ok {
 		w.WriteError("ERR invalid expire time in '" + name + "' command")
 		return

@@ -144,7 +144,8 @@ func (s *Server) serveConn(c net.Conn) {
 	}
 	lc := &limitedConn{Conn: c, limit: limit}
 	rd, wr := redcon.NewReader(lc), redcon.NewWriter(c)
-	var sess Session
+	sess := s.h.NewSession(c.RemoteAddr().String(), c.LocalAddr().String())
+	defer s.h.EndSession(sess)
 	for {
 		cmds, err := rd.ReadCommands()
 		// The reader may keep the start of a command it has not completed: a connection can
@@ -159,7 +160,7 @@ func (s *Server) serveConn(c net.Conn) {
 			return
 		}
 		for _, cmd := range cmds {
-			s.h.Exec(&sess, wr, cmd.Args)
+			s.h.Exec(sess, wr, cmd.Args)
 			if sess.Quit() {
 				break
 			}

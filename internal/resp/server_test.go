@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -115,6 +116,22 @@ func TestServer_Commands(t *testing.T) {
 		{"Flush", []step{{[]any{"set", "k", "1"}, "OK"}, {[]any{"flush"}, "OK"}}},
 		{"CAS", []step{{[]any{"cas", "k", "a", "b"}, int64(0)}, {[]any{"set", "k", "a"}, "OK"}, {[]any{"cas", "k", "x", "b"}, int64(0)}, {[]any{"cas", "k", "a", "b"}, int64(1)}, {[]any{"get", "k"}, "b"}}},
 		{"JSONPatch", []step{{[]any{"json.patch", "j", `[]`}, nil}, {[]any{"set", "j", `{"a":1}`}, "OK"}, {[]any{"json.patch", "j", `[{"op":"replace","path":"/a","value":2}]`}, "OK"}, {[]any{"get", "j"}, `{"a":2}`}, {[]any{"json.patch", "j", `nope`}, "~err"}}},
+		{"Type", []step{{[]any{"type", "k"}, "none"}, {[]any{"set", "k", "v"}, "OK"}, {[]any{"type", "k"}, "string"}, {[]any{"type", ""}, e(errInvalidKey)}}},
+		{"ExpireAt", []step{{[]any{"expireat", "k", strconv.FormatInt(time.Now().Unix()+100, 10)}, int64(0)}, {[]any{"set", "k", "1"}, "OK"}, {[]any{"expireat", "k", strconv.FormatInt(time.Now().Unix()+101, 10)}, int64(1)}, {[]any{"get", "k"}, "1"}, {[]any{"expireat", "k", "1"}, int64(1)}, {[]any{"get", "k"}, nil}, {[]any{"expireat", "k", "x"}, e("ERR value is not an integer or out of range")}, {[]any{"expireat", "k", "99999999999999999"}, e("ERR invalid expire time in 'expireat' command")}}},
+		{"PExpireAt", []step{{[]any{"set", "k", "1"}, "OK"}, {[]any{"pexpireat", "k", strconv.FormatInt(time.Now().Add(time.Hour).UnixMilli(), 10)}, int64(1)}, {[]any{"ttl", "k"}, int64(3600)}, {[]any{"pexpireat", "k", "1000"}, int64(1)}, {[]any{"exists", "k"}, int64(0)}, {[]any{"pexpireat", "k", "1000"}, int64(0)}}},
+		{"Keys", []step{{[]any{"keys", "*"}, []any{}}, {[]any{"mset", "user:1", "a", "user:2", "b", "user:10", "c", "h\x00", "d", "x\x00\xff", "e"}, "OK"}, {[]any{"keys", "user:?"}, []any{"user:1", "user:2"}}, {[]any{"keys", "user:*"}, []any{"user:1", "user:10", "user:2"}}, {[]any{"keys", "user:[^1]"}, []any{"user:2"}}, {[]any{"keys", "user:[0-1]*"}, []any{"user:1", "user:10"}}, {[]any{"keys", "h\x00"}, []any{"h\x00"}}, {[]any{"keys", "h\\\x00"}, []any{"h\x00"}}, {[]any{"keys", "x?\xff"}, []any{"x\x00\xff"}}, {[]any{"keys"}, e("ERR wrong number of arguments for 'keys' command")}}},
+		{"Scan_Args", []step{{[]any{"mset", "a", "1", "b", "2", "c", "3"}, "OK"}, {[]any{"scan", "0", "count", "10"}, []any{"0", []any{"a", "b", "c"}}}, {[]any{"scan", "0", "match", "[ac]"}, []any{"0", []any{"a", "c"}}}, {[]any{"scan", "0", "type", "hash"}, []any{"0", []any{}}}, {[]any{"scan", "x"}, e("ERR invalid cursor")}, {[]any{"scan", "987654321"}, e("ERR invalid cursor")}, {[]any{"scan", "0", "count", "0"}, e("ERR syntax error")}, {[]any{"scan", "0", "count", "x"}, e("ERR value is not an integer or out of range")}, {[]any{"scan", "0", "match"}, e("ERR syntax error")}, {[]any{"scan", "0", "bogus", "1"}, e("ERR syntax error")}}},
+		{"RandomKey", []step{{[]any{"randomkey"}, nil}, {[]any{"set", "only\x00", "1"}, "OK"}, {[]any{"randomkey"}, "only\x00"}}},
+		{"FlushDB", []step{{[]any{"mset", "a", "1", "b", "2"}, "OK"}, {[]any{"flushdb"}, "OK"}, {[]any{"dbsize"}, int64(0)}, {[]any{"set", "a", "1"}, "OK"}, {[]any{"flushall", "async"}, "OK"}, {[]any{"get", "a"}, nil}, {[]any{"flushdb", "bogus"}, e("ERR syntax error")}, {[]any{"flushall", "sync"}, "OK"}}},
+		{"GetEx", []step{{[]any{"getex", "k"}, nil}, {[]any{"getex", "k", "ex", "10"}, nil}, {[]any{"exists", "k"}, int64(0)}, {[]any{"set", "k", "v\x00"}, "OK"}, {[]any{"getex", "k"}, "v\x00"}, {[]any{"ttl", "k"}, int64(-1)}, {[]any{"getex", "k", "ex", "100"}, "v\x00"}, {[]any{"ttl", "k"}, int64(100)}, {[]any{"getex", "k", "px", "200000"}, "v\x00"}, {[]any{"ttl", "k"}, int64(200)}, {[]any{"getex", "k", "exat", strconv.FormatInt(time.Now().Unix()+301, 10)}, "v\x00"}, {[]any{"getex", "k", "pxat", strconv.FormatInt(time.Now().Add(time.Hour).UnixMilli(), 10)}, "v\x00"}, {[]any{"ttl", "k"}, int64(3600)}, {[]any{"getex", "k", "persist"}, "v\x00"}, {[]any{"ttl", "k"}, int64(-1)}, {[]any{"getex", "k", "ex", "0"}, e("ERR invalid expire time in 'getex' command")}, {[]any{"getex", "k", "ex", "x"}, e("ERR value is not an integer or out of range")}, {[]any{"getex", "k", "ex"}, e("ERR syntax error")}, {[]any{"getex", "k", "persist", "1"}, e("ERR syntax error")}, {[]any{"getex", "k", "bogus"}, e("ERR syntax error")}, {[]any{"getex", "k", "exat", "1"}, "v\x00"}, {[]any{"get", "k"}, nil}}},
+		{"GetSet", []step{{[]any{"getset", "k", "1"}, nil}, {[]any{"getset", "k", ""}, "1"}, {[]any{"getset", "k", "2"}, ""}, {[]any{"set", "k", "3", "ex", "100"}, "OK"}, {[]any{"getset", "k", "4"}, "3"}, {[]any{"ttl", "k"}, int64(-1)}}},
+		{"MSetNX", []step{{[]any{"msetnx", "a", "1", "b", "2"}, int64(1)}, {[]any{"msetnx", "c", "3", "a", "9"}, int64(0)}, {[]any{"mget", "a", "b", "c"}, []any{"1", "2", nil}}, {[]any{"msetnx", "a"}, e("ERR wrong number of arguments for 'msetnx' command")}, {[]any{"msetnx", "a", "1", "b"}, e("ERR wrong number of arguments for 'msetnx' command")}, {[]any{"msetnx", "c", "3", "c", "4"}, int64(1)}, {[]any{"get", "c"}, "4"}}},
+		{"IncrByFloat", []step{{[]any{"incrbyfloat", "f", "10.5"}, "10.5"}, {[]any{"incrbyfloat", "f", "0.1"}, "10.6"}, {[]any{"incrbyfloat", "f", "-5"}, "5.6"}, {[]any{"set", "g", "5.0e3"}, "OK"}, {[]any{"incrbyfloat", "g", "2.0e2"}, "5200"}, {[]any{"set", "h", "0.1"}, "OK"}, {[]any{"incrbyfloat", "h", "0.2"}, "0.3"}, {[]any{"incrbyfloat", "h", "-0.3"}, "0"}, {[]any{"set", "i", "1"}, "OK"}, {[]any{"incrbyfloat", "i", "1e17"}, "100000000000000001"}, {[]any{"incrbyfloat", "f", "x"}, e("ERR value is not a valid float")}, {[]any{"incrbyfloat", "f", " 1"}, e("ERR value is not a valid float")}, {[]any{"incrbyfloat", "f", "inf"}, e("ERR value is not a valid float")}, {[]any{"set", "s", "abc"}, "OK"}, {[]any{"incrbyfloat", "s", "1"}, e("ERR value is not a valid float")}, {[]any{"set", "big", "1e4932"}, "OK"}, {[]any{"incrbyfloat", "big", "1e4932"}, e("ERR increment would produce NaN or Infinity")}, {[]any{"set", "t", "1", "ex", "100"}, "OK"}, {[]any{"incrbyfloat", "t", "1.5"}, "2.5"}, {[]any{"ttl", "t"}, int64(100)}}},
+		{"Save", []step{{[]any{"set", "k", "1"}, "OK"}, {[]any{"save"}, "OK"}, {[]any{"save", "x"}, e("ERR wrong number of arguments for 'save' command")}}},
+		{"Shutdown_NoHook", []step{{[]any{"shutdown"}, e("ERR SHUTDOWN is not enabled on this server")}, {[]any{"shutdown", "nosave", "x"}, e("ERR syntax error")}, {[]any{"ping"}, "PONG"}}},
+		{"Config", []step{{[]any{"config", "get", "nosuch"}, []any{}}, {[]any{"config", "set", "a", "b"}, e("ERR unknown subcommand 'set'. Try CONFIG HELP.")}, {[]any{"config", "get"}, e("ERR wrong number of arguments for 'config|get' command")}}},
+		{"Command", []step{{[]any{"command", "count"}, int64(len(commands))}, {[]any{"command", "docs"}, []any{}}, {[]any{"command", "info", "get", "nosuch"}, []any{[]any{"get", int64(2), []any{"readonly"}, int64(1), int64(1), int64(1), []any{}, []any{}, []any{}, []any{}}, nil}}, {[]any{"command", "info", "mset"}, []any{[]any{"mset", int64(-3), []any{"write"}, int64(1), int64(-1), int64(2), []any{}, []any{}, []any{}, []any{}}}}, {[]any{"command", "bogus"}, e("ERR unknown subcommand or wrong number of arguments for 'bogus'. Try COMMAND HELP.")}}},
+		{"Client", []step{{[]any{"client", "getname"}, nil}, {[]any{"client", "setname", "worker-1"}, "OK"}, {[]any{"client", "getname"}, "worker-1"}, {[]any{"client", "setname", "a b"}, e("ERR Client names cannot contain spaces, newlines or special characters.")}, {[]any{"client", "setname"}, e("ERR unknown subcommand or wrong number of arguments for 'setname'. Try CLIENT HELP.")}, {[]any{"client", "bogus"}, e("ERR unknown subcommand or wrong number of arguments for 'bogus'. Try CLIENT HELP.")}}},
 		{"BadKey", []step{{[]any{"get", ""}, e(errInvalidKey)}, {[]any{"set", "", "v"}, e(errInvalidKey)}, {[]any{"set", string(make([]byte, feox.MaxKeySize+1)), "v"}, e(errInvalidKey)}, {[]any{"ping"}, "PONG"}}},
 	}
 	for _, tt := range tests {
@@ -291,5 +308,155 @@ func TestServer_Concurrent_Model(t *testing.T) {
 	}
 	if err != nil || n != incrs {
 		t.Fatalf("shared counter %d, %v; want %d", n, err, incrs)
+	}
+}
+
+// TestServer_Scan_Full ensures a SCAN iteration over 10,000 keys returns each exactly once,
+// while other keys are written and deleted meanwhile, and that every stable key is seen.
+func TestServer_Scan_Full(t *testing.T) {
+	c := startServer(t, Config{}, ServerConfig{})
+	ctx := context.Background()
+	const n = 10000
+	if _, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i := range n {
+			p.Set(ctx, fmt.Sprintf("stable:%d", i), i, 0)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	var cursor uint64
+	calls := 0
+	for {
+		keys, next, err := c.Scan(ctx, cursor, "", 97).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range keys {
+			seen[k]++
+		}
+		// Churn: keys that come and go during the iteration.
+		if err := c.Set(ctx, fmt.Sprintf("churn:%d", calls), "x", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Del(ctx, fmt.Sprintf("churn:%d", calls-1)).Err(); err != nil {
+			t.Fatal(err)
+		}
+		calls++
+		if cursor = next; cursor == 0 {
+			break
+		}
+	}
+	for k, m := range seen {
+		if m != 1 {
+			t.Fatalf("%q returned %d times", k, m)
+		}
+	}
+	for i := range n {
+		if seen[fmt.Sprintf("stable:%d", i)] != 1 {
+			t.Fatalf("stable:%d not returned", i)
+		}
+	}
+	if calls < n/97 {
+		t.Fatalf("%d calls for %d keys at COUNT 97", calls, n)
+	}
+	// go-redis's iterator, with MATCH.
+	it := c.Scan(ctx, 0, "stable:1*", 500).Iterator()
+	m := 0
+	for it.Next(ctx) {
+		m++
+	}
+	if err := it.Err(); err != nil || m != 1111 {
+		t.Fatalf("iterator: %d keys, %v", m, err)
+	}
+}
+
+// TestServer_MSetNX_Atomic ensures concurrent MSETNX calls on overlapping keys are
+// all-or-nothing: exactly one wins each round and every key holds the winner's value.
+func TestServer_MSetNX_Atomic(t *testing.T) {
+	c := startServer(t, Config{}, ServerConfig{})
+	addr := c.Options().Addr
+	ctx := context.Background()
+	for round := range 20 {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		winners := 0
+		for g := range 8 {
+			wg.Go(func() {
+				cl := newClient(t, addr, "")
+				v := fmt.Sprint(g)
+				ok, err := cl.MSetNX(ctx, fmt.Sprint("a", round), v, fmt.Sprint("b", round), v, fmt.Sprint("c", round), v).Result()
+				if err != nil {
+					t.Error(err)
+				}
+				if ok {
+					mu.Lock()
+					winners++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		vals, err := c.MGet(ctx, fmt.Sprint("a", round), fmt.Sprint("b", round), fmt.Sprint("c", round)).Result()
+		if err != nil || winners != 1 || vals[0] != vals[1] || vals[1] != vals[2] {
+			t.Fatalf("round %d: %d winners, values %v, %v", round, winners, vals, err)
+		}
+	}
+}
+
+// TestServer_ServerCommands ensures TIME, INFO, COMMAND and CLIENT give replies go-redis
+// accepts, with the content Redis gives.
+func TestServer_ServerCommands(t *testing.T) {
+	c := startServer(t, Config{}, ServerConfig{})
+	ctx := context.Background()
+	now, err := c.Time(ctx).Result()
+	if err != nil || time.Until(now).Abs() > 5*time.Second {
+		t.Fatalf("time: %v, %v", now, err)
+	}
+	if err := c.Set(ctx, "k", "v", time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	all, err := c.Info(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"# Server\r\n", "redis_version:", "# Clients\r\nconnected_clients:1\r\n", "# Memory\r\nused_memory:", "# Persistence\r\n", "# Stats\r\n", "total_commands_processed:", "# Keyspace\r\ndb0:keys=1,expires=1,avg_ttl=0\r\n", "# Feox\r\nkeys:1\r\nmemory_bytes:", "get_p99_us:", "ttl_keys:1\r\n", "direct_io:0\r\n"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("INFO lacks %q:\n%s", want, all)
+		}
+	}
+	one, err := c.Info(ctx, "keyspace").Result()
+	if err != nil || one != "# Keyspace\r\ndb0:keys=1,expires=1,avg_ttl=0\r\n" {
+		t.Fatalf("info keyspace: %q, %v", one, err)
+	}
+	if s, err := c.Info(ctx, "nosuch").Result(); err != nil || s != "" {
+		t.Fatalf("info nosuch: %q, %v", s, err)
+	}
+	info, err := c.Command(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(info) != len(commands) || !info["get"].ReadOnly || info["set"].ReadOnly || info["mget"].LastKeyPos != -1 || info["ping"].FirstKeyPos != 0 {
+		t.Fatalf("command: %d entries, get %+v", len(info), info["get"])
+	}
+	id, err := c.ClientID(ctx).Result()
+	if err != nil || id <= 0 {
+		t.Fatalf("client id: %d, %v", id, err)
+	}
+	if err := c.Do(ctx, "client", "setname", "me").Err(); err != nil {
+		t.Fatal(err)
+	}
+	ci, err := c.ClientInfo(ctx).Result()
+	if err != nil || ci.ID != id || ci.Name != "me" {
+		t.Fatalf("client info: %+v, %v", ci, err)
+	}
+	other := newClient(t, c.Options().Addr, "")
+	if err := other.Ping(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	list, err := c.ClientList(ctx).Result()
+	if err != nil || strings.Count(list, "\n") != 2 || !strings.Contains(list, fmt.Sprintf("id=%d ", id)) || !strings.Contains(list, "name=me ") {
+		t.Fatalf("client list: %q, %v", list, err)
 	}
 }
