@@ -75,6 +75,37 @@ func expireDuration(arg []byte, unit time.Duration, rel bool) (time.Duration, bo
 	return time.Until(time.Unix(0, 0).Add(d)), true
 }
 
+// replyDone writes 1 for a store call that succeeded, 0 for one that found no key, and the
+// store's error otherwise.
+func replyDone(w Writer, err error) {
+	switch {
+	case err == nil:
+		w.WriteInt64(1)
+	case errors.Is(err, feox.ErrNotFound):
+		w.WriteInt64(0)
+	default:
+		storeError(w, err)
+	}
+}
+
+// pairKeys validates the key-value pairs of an MSET-like command named name (args[1:]) and
+// returns their keys, or writes the error reply and returns false.
+func pairKeys(w Writer, name string, args [][]byte) ([][]byte, bool) {
+	kv := args[1:]
+	if len(kv)%2 != 0 {
+		w.WriteError("ERR wrong number of arguments for '" + name + "' command")
+		return nil, false
+	}
+	keys := make([][]byte, 0, len(kv)/2)
+	for i := 0; i < len(kv); i += 2 {
+		if !validKey(w, kv[i]) || !validValue(w, kv[i+1]) {
+			return nil, false
+		}
+		keys = append(keys, kv[i])
+	}
+	return keys, true
+}
+
 // storeError writes the reply for an unexpected store error.
 func storeError(w Writer, err error) {
 	switch {

@@ -95,14 +95,7 @@ func (h *Handler) setExpiry(w Writer, args [][]byte, unit time.Duration, rel boo
 	} else {
 		err = h.store.UpdateTTL(key, ttl)
 	}
-	switch {
-	case err == nil:
-		w.WriteInt64(1)
-	case errors.Is(err, feox.ErrNotFound):
-		w.WriteInt64(0)
-	default:
-		storeError(w, err)
-	}
+	replyDone(w, err)
 }
 
 func (h *Handler) ttl(_ *Session, w Writer, args [][]byte) {
@@ -147,14 +140,7 @@ func (h *Handler) persist(_ *Session, w Writer, args [][]byte) {
 		storeError(w, err)
 		return
 	}
-	switch err := h.store.Persist(key); {
-	case err == nil:
-		w.WriteInt64(1)
-	case errors.Is(err, feox.ErrNotFound):
-		w.WriteInt64(0)
-	default:
-		storeError(w, err)
-	}
+	replyDone(w, h.store.Persist(key))
 }
 
 func (h *Handler) dbsize(_ *Session, w Writer, _ [][]byte) {

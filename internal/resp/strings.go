@@ -235,18 +235,11 @@ func (h *Handler) mget(_ *Session, w Writer, args [][]byte) {
 }
 
 func (h *Handler) mset(_ *Session, w Writer, args [][]byte) {
-	kv := args[1:]
-	if len(kv)%2 != 0 {
-		w.WriteError("ERR wrong number of arguments for 'mset' command")
+	keys, ok := pairKeys(w, "mset", args)
+	if !ok {
 		return
 	}
-	keys := make([][]byte, 0, len(kv)/2)
-	for i := 0; i < len(kv); i += 2 {
-		if !validKey(w, kv[i]) || !validValue(w, kv[i+1]) {
-			return
-		}
-		keys = append(keys, kv[i])
-	}
+	kv := args[1:]
 	defer h.locks.lockAll(keys)()
 	for i := 0; i < len(kv); i += 2 {
 		if _, err := h.store.Insert(kv[i], kv[i+1]); err != nil {

@@ -105,18 +105,11 @@ func (h *Handler) getset(_ *Session, w Writer, args [][]byte) {
 // all of them (taken in stripe order) so that no other command of this server writes them in
 // between. A concurrent reader may see part of the keys set.
 func (h *Handler) msetnx(_ *Session, w Writer, args [][]byte) {
-	kv := args[1:]
-	if len(kv)%2 != 0 {
-		w.WriteError("ERR wrong number of arguments for 'msetnx' command")
+	keys, ok := pairKeys(w, "msetnx", args)
+	if !ok {
 		return
 	}
-	keys := make([][]byte, 0, len(kv)/2)
-	for i := 0; i < len(kv); i += 2 {
-		if !validKey(w, kv[i]) || !validValue(w, kv[i+1]) {
-			return
-		}
-		keys = append(keys, kv[i])
-	}
+	kv := args[1:]
 	defer h.locks.lockAll(keys)()
 	for _, k := range keys {
 		if h.store.Contains(k) {
