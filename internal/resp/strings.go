@@ -234,20 +234,27 @@ func (h *Handler) mget(_ *Session, w Writer, args [][]byte) {
 	}
 }
 
+// insertPairs inserts the key-value pairs kv, whose keys' stripes the caller holds. On a store
+// error it writes the error reply and returns false; the pairs before it stay set.
+func (h *Handler) insertPairs(w Writer, kv [][]byte) bool {
+	for i := 0; i < len(kv); i += 2 {
+		if _, err := h.store.Insert(kv[i], kv[i+1]); err != nil {
+			storeError(w, err)
+			return false
+		}
+	}
+	return true
+}
+
 func (h *Handler) mset(_ *Session, w Writer, args [][]byte) {
 	keys, ok := pairKeys(w, "mset", args)
 	if !ok {
 		return
 	}
-	kv := args[1:]
 	defer h.locks.lockAll(keys)()
-	for i := 0; i < len(kv); i += 2 {
-		if _, err := h.store.Insert(kv[i], kv[i+1]); err != nil {
-			storeError(w, err)
-			return
-		}
+	if h.insertPairs(w, args[1:]) {
+		w.WriteString("OK")
 	}
-	w.WriteString("OK")
 }
 
 func (h *Handler) strlen(_ *Session, w Writer, args [][]byte) {
