@@ -109,7 +109,6 @@ func (h *Handler) msetnx(_ *Session, w Writer, args [][]byte) {
 	if !ok {
 		return
 	}
-	kv := args[1:]
 	defer h.locks.lockAll(keys)()
 	for _, k := range keys {
 		if h.store.Contains(k) {
@@ -117,13 +116,9 @@ func (h *Handler) msetnx(_ *Session, w Writer, args [][]byte) {
 			return
 		}
 	}
-	for i := 0; i < len(kv); i += 2 {
-		if _, err := h.store.Insert(kv[i], kv[i+1]); err != nil {
-			storeError(w, err)
-			return
-		}
+	if h.insertPairs(w, args[1:]) {
+		w.WriteInt64(1)
 	}
-	w.WriteInt64(1)
 }
 
 // longDouble is the precision of the x87 long double Redis computes INCRBYFLOAT in.
